@@ -1,0 +1,145 @@
+"""The .cell AST: frozen dataclasses named after the grammar rules they come from.
+
+Pipeline stage: front end (text -> lark Tree -> **AST**). Imports ``nasgen.errors`` only.
+
+Every node keeps the ``span`` of the text it came from; spans never take part in equality, so
+``parse(print(ast)) == ast`` holds for any AST (printer round trip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nasgen.errors import SourceSpan
+
+__all__ = [
+    "Block",
+    "CellDef",
+    "ConventionDef",
+    "Ident",
+    "Module",
+    "NetworkDef",
+    "OpCall",
+    "Output",
+    "Setting",
+    "StateRef",
+    "Value",
+    "VariantDef",
+]
+
+
+def _span() -> SourceSpan | None:
+    return field(default=None, compare=False, repr=False)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Ident:
+    """A bare word used as a value (``stem = conv3x3``, ``true``), as opposed to a string."""
+
+    name: str
+
+
+Value = int | float | str | Ident
+"""A setting or op-parameter value: number, "string" or bare identifier."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """``key = value`` inside ``convention``, ``network`` and ``variant`` blocks, or an op kwarg."""
+
+    key: str
+    value: Value
+    span: SourceSpan | None = _span()
+    value_span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class StateRef:
+    """A use of a state name (an op's input, an output member)."""
+
+    name: str
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class OpCall:
+    """``sep_conv_3x3(h)`` / ``sep_conv(h, k=5)``: an op, as spelled, on one state."""
+
+    op: str
+    input: StateRef
+    params: tuple[Setting, ...] = ()
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """``name = combine(op(x), op(y), ...)`` or ``name = op(x)`` (``combine`` is None)."""
+
+    name: str
+    combine: str | None
+    ops: tuple[OpCall, ...]
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """``output concat(a, b, ...)`` or ``output a`` (``combine`` is None)."""
+
+    combine: str | None
+    states: tuple[StateRef, ...]
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CellDef:
+    """``cell name(inputs) { blocks output }``."""
+
+    name: str
+    inputs: tuple[StateRef, ...]
+    blocks: tuple[Block, ...]
+    output: Output | None = None
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ConventionDef:
+    """``convention preset { rule = value ... }``."""
+
+    preset: str
+    rules: tuple[Setting, ...] = ()
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkDef:
+    """``network { key = value ... }``."""
+
+    settings: tuple[Setting, ...]
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class VariantDef:
+    """``variant name { key = value ... }``: named network overrides."""
+
+    name: str
+    settings: tuple[Setting, ...]
+    span: SourceSpan | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """One .cell file."""
+
+    version: int
+    name: str | None
+    source: str | None
+    convention: ConventionDef | None
+    cells: tuple[CellDef, ...]
+    network: NetworkDef | None
+    variants: tuple[VariantDef, ...] = ()
+    span: SourceSpan | None = _span()
+
+    def cell(self, name: str) -> CellDef | None:
+        """The cell called ``name``, or None."""
+        return next((c for c in self.cells if c.name == name), None)

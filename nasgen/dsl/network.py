@@ -1,0 +1,159 @@
+"""The ``network { ... }`` block: its keys, their types, ranges and defaults, and ``NetworkSpec``.
+
+Pipeline stage: front end (AST -> **resolved spec**). Imports ``nasgen.errors``,
+``nasgen.ops`` and ``nasgen.dsl.ast``.
+
+One table (``KEYS``) is the schema: the checker, the CLI overrides, the printer's key order and
+the language reference all read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from types import MappingProxyType
+
+from nasgen.dsl.ast import Ident, Setting, Value
+from nasgen.errors import DslSemanticError, SourceSpan, did_you_mean
+from nasgen.ops.network import AUX_STYLES
+
+__all__ = ["KEYS", "Key", "NetworkSpec", "apply_settings", "coerce"]
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One network key: its field in ``NetworkSpec``, type, allowed values and meaning."""
+
+    field: str
+    kind: type[int] | type[float] | type[bool] | type[str]
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    cell_name: bool = False
+
+
+KEYS: Mapping[str, Key] = MappingProxyType(
+    {
+        "N": Key("n_cells", int, "normal cells per stage (NASNet `N @ P`; TF num_cells = 3N)", 1, 256),
+        "F": Key("num_filters", int, "filters of the first stage (TF num_conv_filters, DARTS C)", 1, 65536),
+        "reductions": Key("reductions", int, "number of reductions (stages - 1)", 0, 6),
+        "filter_growth": Key("filter_growth", int, "filter multiplier at each reduction", 1, 4),
+        "reduction_mode": Key(
+            "reduction_mode",
+            str,
+            "insert_cell: a reduction cell between stages (NASNet, DARTS); stride_normal: the "
+            "first normal cell of a stage runs at stride 2 (PNASNet); resnet_block: NB-201",
+            choices=("insert_cell", "stride_normal", "resnet_block"),
+        ),
+        "stem": Key(
+            "stem",
+            str,
+            "conv3x3: conv 3x3 + BN (CIFAR, NB-201); nasnet_imagenet: conv 3x3 s2 VALID + 2 "
+            "stem cells; darts_imagenet: three stride-2 convs",
+            choices=("conv3x3", "nasnet_imagenet", "darts_imagenet"),
+        ),
+        "stem_multiplier": Key(
+            "stem_multiplier", float, "stem width: F x this (conv3x3) or 32 x this (nasnet_imagenet)", 0.01, 64
+        ),
+        "stem_cell": Key("stem_cell", str, "cell used by the nasnet_imagenet stem", cell_name=True),
+        "normal": Key("normal", str, "the normal cell", cell_name=True),
+        "reduction": Key("reduction", str, "the reduction cell (reduction_mode = insert_cell)", cell_name=True),
+        "skip_reduction_layer_input": Key(
+            "skip_reduction_layer_input", bool, "TF: the cell after a reduction reads h_{i-1} from before it"
+        ),
+        "aux_head": Key(
+            "aux_head", str, "auxiliary classifier style, or none", choices=("none", *AUX_STYLES)
+        ),
+        "aux_weight": Key("aux_weight", float, "auxiliary loss weight", 0, 10),
+        "drop_path": Key("drop_path", float, "final ScheduledDropPath probability", 0, 0.99),
+        "dropout": Key("dropout", float, "dropout before the classifier", 0, 0.99),
+        "head": Key(
+            "head",
+            str,
+            "before global pooling: gap (DARTS), relu_gap (TF), bn_relu_gap (NB-201)",
+            choices=("gap", "relu_gap", "bn_relu_gap"),
+        ),
+        "classes": Key("classes", int, "number of classes", 1, 1_000_000),
+        "input_size": Key("input_size", int, "input height = width", 1, 8192),
+        "input_channels": Key("input_channels", int, "input channels", 1, 64),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """How the cells stack: the resolved ``network`` block (plus variant and CLI overrides)."""
+
+    n_cells: int = 0
+    num_filters: int = 0
+    reductions: int = 2
+    filter_growth: int = 2
+    reduction_mode: str = "insert_cell"
+    stem: str = "conv3x3"
+    stem_multiplier: float = 1.0
+    stem_cell: str = "reduction"
+    normal: str = "normal"
+    reduction: str = "reduction"
+    skip_reduction_layer_input: bool = False
+    aux_head: str = "none"
+    aux_weight: float = 0.4
+    drop_path: float = 0.0
+    dropout: float = 0.0
+    head: str = "relu_gap"
+    classes: int = 1000
+    input_size: int = 224
+    input_channels: int = 3
+
+    def as_dict(self) -> dict[str, int | float | bool | str]:
+        """DSL key -> value, in ``KEYS`` order."""
+        by_field = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {key: by_field[k.field] for key, k in KEYS.items()}
+
+
+def _type_name(kind: type) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a name"}[kind]
+
+
+def coerce(key: str, value: Value, span: SourceSpan | None, where: str = "") -> int | float | bool | str:
+    """Check one ``key = value`` against ``KEYS`` and return the typed value (E208/E209/E217)."""
+    spec = KEYS.get(key)
+    if spec is None:
+        raise DslSemanticError(
+            "E208", f"unknown network key {key!r}{where}", span, did_you_mean(key, KEYS)
+        )
+    typed: int | float | bool | str | None = None
+    if spec.kind is bool and isinstance(value, Ident) and value.name in ("true", "false"):
+        typed = value.name == "true"
+    elif spec.kind is int and isinstance(value, int) and not isinstance(value, bool):
+        typed = value
+    elif spec.kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        typed = float(value)
+    elif spec.kind is str and isinstance(value, Ident | str):
+        typed = value.name if isinstance(value, Ident) else value
+    if typed is None:
+        raise DslSemanticError(
+            "E209", f"`{key}` must be {_type_name(spec.kind)}{where}", span, spec.doc
+        )
+    if spec.choices is not None and typed not in spec.choices:
+        hint = did_you_mean(str(typed), spec.choices) or f"one of: {', '.join(spec.choices)}"
+        raise DslSemanticError("E209", f"`{key}` cannot be {typed!r}{where}", span, hint)
+    if isinstance(typed, int | float) and not isinstance(typed, bool):
+        if (spec.low is not None and typed < spec.low) or (spec.high is not None and typed > spec.high):
+            raise DslSemanticError(
+                "E217",
+                f"`{key}` = {typed} is out of range{where}",
+                span,
+                f"{spec.doc}; allowed {spec.low:g} to {spec.high:g}",
+            )
+    return typed
+
+
+def apply_settings(
+    base: Mapping[str, int | float | bool | str], settings: tuple[Setting, ...], where: str = ""
+) -> dict[str, int | float | bool | str]:
+    """``base`` (DSL key -> value) updated with checked settings."""
+    out = dict(base)
+    for s in settings:
+        out[s.key] = coerce(s.key, s.value, s.value_span if s.key in KEYS else s.span, where)
+    return out

@@ -1,0 +1,56 @@
+"""``CompileOptions``: what the CLI and the API may override in a file, as one frozen value.
+
+Pipeline stage: front end. Imports ``nasgen.dsl.ast`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nasgen.dsl.ast import Ident, Value
+
+__all__ = ["CompileOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompileOptions:
+    """Overrides of a file's network block; None means "as the file says".
+
+    Attributes:
+        n_cells: ``N``, normal cells per stage.
+        num_filters: ``F``, filters of the first stage.
+        variant: a ``variant NAME { ... }`` block of the file to apply first.
+        settings: further ``(key, value)`` network overrides (``classes``, ``input_size``...),
+            applied last, in order.
+    """
+
+    n_cells: int | None = None
+    num_filters: int | None = None
+    variant: str | None = None
+    settings: tuple[tuple[str, Value], ...] = ()
+
+    def network_overrides(self) -> list[tuple[str, Value]]:
+        """All overrides as network ``(key, value)`` pairs, N and F first."""
+        out: list[tuple[str, Value]] = []
+        if self.n_cells is not None:
+            out.append(("N", self.n_cells))
+        if self.num_filters is not None:
+            out.append(("F", self.num_filters))
+        return out + list(self.settings)
+
+    @staticmethod
+    def parse_setting(text: str) -> tuple[str, Value]:
+        """``key=value`` from the command line: numbers stay numbers, words become names."""
+        key, sep, raw = text.partition("=")
+        if not sep:
+            return (text.strip(), Ident(""))
+        raw = raw.strip()
+        value: Value
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = Ident(raw)
+        return (key.strip(), value)

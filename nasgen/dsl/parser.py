@@ -1,0 +1,306 @@
+"""Parser: .cell text -> lark Tree -> frozen AST, with located syntax errors.
+
+Pipeline stage: front end (text -> lark Tree -> **AST**). Imports ``nasgen.errors``,
+``nasgen.ops`` (to tell combine ops from cell ops) and ``nasgen.dsl.ast``.
+
+The grammar lives in ``grammar/nasgen.lark`` (shipped in the wheel as ``nasgen/grammar``).
+Lark errors are converted here, at the boundary, into ``DslSyntaxError`` (E1xx); structural
+errors the grammar cannot state (a combine whose operand is a bare state, a duplicated
+``name`` statement) become ``DslSemanticError`` (E2xx) with the span of the offending text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import lark
+from lark import Token, Tree
+
+from nasgen.dsl.ast import (
+    Block,
+    CellDef,
+    ConventionDef,
+    Ident,
+    Module,
+    NetworkDef,
+    OpCall,
+    Output,
+    Setting,
+    StateRef,
+    Value,
+    VariantDef,
+)
+from nasgen.dsl.source import decode_source
+from nasgen.errors import DslSemanticError, DslSyntaxError, SourceSpan, SourceText, did_you_mean
+from nasgen.ops import OPS
+
+__all__ = ["LANGUAGE_VERSION", "parse", "parse_text"]
+
+LANGUAGE_VERSION = 1
+
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": 'a "string"',
+    "$END": "end of file",
+}
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    grammar = (resources.files("nasgen") / "grammar" / "nasgen.lark").read_text("utf-8")
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[terminal]
+    for term in _parser().terminals:
+        if term.name == terminal and term.pattern.type == "str":
+            return f"'{term.pattern.value}'"
+    return terminal
+
+
+def _token_span(source: SourceText, tok: Token) -> SourceSpan:
+    return SourceSpan(source, tok.line or 1, tok.column or 1, max(1, len(str(tok))))
+
+
+def _meta_span(source: SourceText, meta: Any) -> SourceSpan:
+    if getattr(meta, "empty", True):
+        return SourceSpan(source, 1, 1)
+    length = meta.end_column - meta.column if meta.end_line == meta.line else 10**6
+    return SourceSpan(source, meta.line, meta.column, max(1, length), meta.end_line)
+
+
+def _end_span(source: SourceText) -> SourceSpan:
+    lines = source.text.splitlines() or [""]
+    return SourceSpan(source, len(lines), len(lines[-1]) + 1)
+
+
+def _syntax_error(source: SourceText, err: lark.exceptions.UnexpectedInput) -> DslSyntaxError:
+    if isinstance(err, lark.exceptions.UnexpectedEOF) or (
+        isinstance(err, lark.exceptions.UnexpectedToken) and err.token.type == "$END"
+    ):
+        expected = sorted(_describe(t) for t in getattr(err, "expected", ()))
+        hint = f"expected {', '.join(expected)}" if expected else None
+        return DslSyntaxError("E102", "unexpected end of file", _end_span(source), hint)
+    if isinstance(err, lark.exceptions.UnexpectedCharacters):
+        span = SourceSpan(source, err.line, err.column, 1)
+        char = source.text[err.pos_in_stream] if err.pos_in_stream < len(source.text) else "?"
+        return DslSyntaxError("E101", f"unexpected character {char!r}", span)
+    assert isinstance(err, lark.exceptions.UnexpectedToken)
+    tok = err.token
+    expected = sorted({_describe(t) for t in err.expected})
+    if "'nasgen'" in expected and len(expected) == 1:
+        return DslSyntaxError(
+            "E107",
+            "missing version header",
+            _token_span(source, tok),
+            f"a .cell file starts with `nasgen {LANGUAGE_VERSION}`",
+        )
+    shown = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
+    return DslSyntaxError(
+        "E100", f"unexpected {str(tok)!r}", _token_span(source, tok), f"expected {shown}"
+    )
+
+
+def parse_text(text: str, path: str = "<string>") -> Module:
+    """Parse .cell text given as a string."""
+    return parse(decode_source(text.encode("utf-8"), path))
+
+
+def parse(source: SourceText) -> Module:
+    """Parse a decoded source into a ``Module`` AST (syntax and structure only)."""
+    try:
+        tree = _parser().parse(source.text)
+    except lark.exceptions.UnexpectedInput as err:
+        raise _syntax_error(source, err) from err
+    return _Builder(source).module(tree)
+
+
+class _Builder:
+    """Walks the lark Tree and builds AST nodes with spans."""
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+
+    def span(self, node: Tree | Token) -> SourceSpan:
+        if isinstance(node, Token):
+            return _token_span(self.source, node)
+        return _meta_span(self.source, node.meta)
+
+    def module(self, tree: Tree) -> Module:
+        header, *statements = tree.children
+        version_tok = header.children[0]
+        if int(version_tok) != LANGUAGE_VERSION:
+            raise DslSyntaxError(
+                "E107",
+                f"unsupported language version {version_tok}",
+                self.span(version_tok),
+                f"this nasgen reads `nasgen {LANGUAGE_VERSION}` files",
+            )
+        seen: dict[str, Tree] = {}
+        name = source = None
+        convention = network = None
+        cells: list[CellDef] = []
+        variants: list[VariantDef] = []
+        for st in statements:
+            kind = st.data
+            if kind in ("name_stmt", "source_stmt", "convention_def", "network_def"):
+                if kind in seen:
+                    raise DslSemanticError(
+                        "E211",
+                        f"second `{kind.split('_')[0]}` statement",
+                        self.span(st),
+                        f"the first is on line {seen[kind].meta.line}",
+                    )
+                seen[kind] = st
+            if kind == "name_stmt":
+                name = self.string(st.children[0])
+            elif kind == "source_stmt":
+                source = self.string(st.children[0])
+            elif kind == "convention_def":
+                rules = self.settings(st.children[1]) if len(st.children) > 1 else ()
+                convention = ConventionDef(str(st.children[0]), rules, self.span(st))
+            elif kind == "network_def":
+                network = NetworkDef(self.settings(st.children[0]), self.span(st))
+            elif kind == "variant_def":
+                variant = VariantDef(
+                    str(st.children[0]), self.settings(st.children[1]), self.span(st)
+                )
+                variants.append(variant)
+            else:
+                cells.append(self.cell(st))
+        return Module(
+            LANGUAGE_VERSION,
+            name,
+            source,
+            convention,
+            tuple(cells),
+            network,
+            tuple(variants),
+            self.span(tree),
+        )
+
+    def string(self, tok: Token) -> str:
+        value = json.loads(str(tok))
+        assert isinstance(value, str)
+        return value
+
+    def value(self, tree: Tree) -> Value:
+        tok = tree.children[0]
+        assert isinstance(tok, Token)
+        if tree.data == "int_value":
+            return int(tok)
+        if tree.data == "float_value":
+            return float(tok)
+        if tree.data == "string_value":
+            return self.string(tok)
+        return Ident(str(tok))
+
+    def setting(self, tree: Tree) -> Setting:
+        key, value = tree.children
+        return Setting(str(key), self.value(value), self.span(tree), self.span(value))
+
+    def settings(self, tree: Tree) -> tuple[Setting, ...]:
+        out = [self.setting(child) for child in tree.children]
+        first: dict[str, Setting] = {}
+        for s in out:
+            if s.key in first:
+                line = first[s.key].span.line if first[s.key].span else "?"
+                raise DslSemanticError(
+                    "E211", f"`{s.key}` is set twice", s.span, f"first set on line {line}"
+                )
+            first[s.key] = s
+        return tuple(out)
+
+    def ref(self, tree: Tree) -> StateRef:
+        tok = tree.children[0]
+        return StateRef(str(tok), self.span(tok))
+
+    def cell(self, tree: Tree) -> CellDef:
+        name_tok, state_list, *rest = tree.children
+        inputs = tuple(StateRef(str(t), self.span(t)) for t in state_list.children)
+        blocks = tuple(self.block(t) for t in rest if t.data == "block")
+        outputs = [self.output(t) for t in rest if t.data == "output_stmt"]
+        return CellDef(
+            str(name_tok), inputs, blocks, outputs[0] if outputs else None, self.span(tree)
+        )
+
+    def block(self, tree: Tree) -> Block:
+        name_tok, call = tree.children
+        op_name = str(call.children[0])
+        op = OPS.lookup(op_name)
+        args = call.children[1:]
+        if op is not None and op[0].combine:
+            return Block(str(name_tok), op_name, self.operands(op_name, args), self.span(tree))
+        has_calls = any(isinstance(a, Tree) and a.data == "call" for a in args)
+        if op is None and has_calls:
+            hint = did_you_mean(op_name, [d.name for d in OPS if d.combine])
+            raise DslSemanticError(
+                "E213",
+                f"unknown combine {op_name!r}",
+                self.span(call.children[0]),
+                hint or "combine with add(...) or concat(...)",
+            )
+        return Block(str(name_tok), None, (self.op_call(call),), self.span(tree))
+
+    def operands(self, combine: str, args: list[Any]) -> tuple[OpCall, ...]:
+        if not args:
+            raise DslSemanticError(
+                "E210", f"{combine}() needs at least one operand", hint="e.g. add(skip_connect(h))"
+            )
+        out = []
+        for arg in args:
+            if arg.data != "call":
+                raise DslSemanticError(
+                    "E212",
+                    f"operand of {combine} must be an op applied to a state",
+                    self.span(arg),
+                    "write skip_connect(x) for the state x itself",
+                )
+            out.append(self.op_call(arg))
+        return tuple(out)
+
+    def op_call(self, call: Tree) -> OpCall:
+        name_tok, *args = call.children
+        refs = [a for a in args if a.data == "ref"]
+        params = tuple(self.setting(a) for a in args if a.data == "kwarg")
+        nested = [a for a in args if a.data == "call"]
+        if nested or len(refs) != 1:
+            got = "an op call" if nested else f"{len(refs)} states"
+            raise DslSemanticError(
+                "E218",
+                f"op {name_tok!s} takes exactly one input state, got {got}",
+                self.span(call),
+                "ops read one state; combine several with add(...) or concat(...)",
+            )
+        return OpCall(str(name_tok), self.ref(refs[0]), params, self.span(call))
+
+    def output(self, tree: Tree) -> Output:
+        target = tree.children[0]
+        if target.data == "ref":
+            return Output(None, (self.ref(target),), self.span(tree))
+        name_tok, *args = target.children
+        if str(name_tok) != "concat":
+            raise DslSemanticError(
+                "E213",
+                f"output combines with concat(...) or names one state, not {name_tok!s}(...)",
+                self.span(name_tok),
+            )
+        if not args:
+            raise DslSemanticError(
+                "E210", "output concat() names no state", self.span(target)
+            )
+        states = []
+        for arg in args:
+            if arg.data != "ref":
+                raise DslSemanticError(
+                    "E212", "output lists states, not ops or settings", self.span(arg)
+                )
+            states.append(self.ref(arg))
+        return Output("concat", tuple(states), self.span(tree))

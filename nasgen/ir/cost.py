@@ -1,0 +1,70 @@
+"""Static cost model: trainable parameters and MACs of every IR node, per stage and in total.
+
+Pipeline stage: IR. Imports ``nasgen.ops`` and ``nasgen.ir.graph``.
+
+Convention (REFERENCE.md section 7): trainable parameters (conv weights, BN scale and shift,
+linear weights and biases); MACs count conv and linear multiply-accumulates only (BN, pooling
+and additions excluded). The auxiliary head is reported separately and excluded from totals,
+as the DARTS and ENAS code and the TF published figures do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nasgen.ir.graph import IRGraph, IRNode
+from nasgen.ops import Cost
+
+__all__ = ["CostReport", "StageCost", "estimate", "node_cost"]
+
+
+@dataclass(frozen=True, slots=True)
+class StageCost:
+    """One row of the summary: a stage, its cells, output shape and cost."""
+
+    stage: str
+    cells: int
+    shape: tuple[int, int, int]
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True, slots=True)
+class CostReport:
+    """Totals (auxiliary head excluded), the auxiliary head, and the per-stage breakdown."""
+
+    params: int
+    macs: int
+    aux_params: int
+    aux_macs: int
+    stages: tuple[StageCost, ...]
+
+
+def node_cost(node: IRNode) -> Cost:
+    """Params and MACs of one node, from its ``OpDef``."""
+    return node.op_def.cost(node.attrs, node.in_shapes, node.shape)
+
+
+def estimate(graph: IRGraph) -> CostReport:
+    """The cost report of a graph."""
+    order: list[str] = []
+    totals: dict[str, Cost] = {}
+    cells: dict[str, set[str]] = {}
+    last: dict[str, IRNode] = {}
+    for node in graph.nodes():
+        if node.stage not in totals:
+            order.append(node.stage)
+            totals[node.stage] = Cost()
+            cells[node.stage] = set()
+        totals[node.stage] = totals[node.stage] + node_cost(node)
+        if node.cell is not None:
+            cells[node.stage].add(node.cell)
+        last[node.stage] = node
+    rows = tuple(
+        StageCost(s, len(cells[s]), last[s].shape, totals[s].params, totals[s].macs) for s in order
+    )
+    main = [r for r in rows if r.stage != "aux"]
+    aux = totals.get("aux", Cost())
+    return CostReport(
+        sum(r.params for r in main), sum(r.macs for r in main), aux.params, aux.macs, rows
+    )

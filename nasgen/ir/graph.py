@@ -1,0 +1,116 @@
+"""The IR: a network as a networkx DiGraph of op nodes with inferred shapes.
+
+Pipeline stage: IR (AST -> **IRGraph** -> validate -> passes -> backends). Imports
+``nasgen.errors``, ``nasgen.ops`` and ``nasgen.dsl``.
+
+Node ids are deterministic and readable: ``stem``, ``stem.cell0.b1.left``, ``cells.5.b2``,
+``cells.5.h_prev`` (a preprocessing node), ``cells.5.out``, ``head.fc``, ``aux``. They sort
+goldens and name parameters in every backend. ``IRNode.inputs`` is the ordered list of
+operands (concat order matters); graph edges mirror it for topology.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from nasgen.dsl.resolve import Architecture
+from nasgen.errors import SourceSpan
+from nasgen.ops import OPS, Attrs, OpDef, Shape
+
+__all__ = ["IRGraph", "IRNode"]
+
+
+@dataclass(frozen=True, slots=True)
+class IRNode:
+    """One op application.
+
+    Attributes:
+        id: unique, readable node id.
+        op: ``OpDef`` name.
+        attrs: full attributes (``k``, ``stride``, ``c_out``...).
+        inputs: operand node ids, in order.
+        in_shapes: operand shapes, in order.
+        shape: output shape (C, H, W).
+        stage: ``stem``, ``stage1``, ``reduce1``, ..., ``head`` or ``aux``.
+        cell: the cell instance the node belongs to (``cells.5``), if any.
+        block: the DSL state the node computes or feeds (``b2``), if any.
+        role: ``input``, ``stem``, ``preprocess``, ``op``, ``combine``, ``adapt``, ``output``,
+            ``reduction``, ``head`` or ``aux``.
+        span: the DSL text that produced the node (for diagnostics; not compared).
+    """
+
+    id: str
+    op: str
+    attrs: Attrs
+    inputs: tuple[str, ...]
+    in_shapes: tuple[Shape, ...]
+    shape: Shape
+    stage: str
+    role: str
+    cell: str | None = None
+    block: str | None = None
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def op_def(self) -> OpDef:
+        """The registry entry of this node's op."""
+        return OPS[self.op]
+
+
+class IRGraph:
+    """A network: nodes keyed by id over an ``nx.DiGraph``, plus its architecture and outputs."""
+
+    def __init__(self, arch: Architecture) -> None:
+        """Create an empty graph for ``arch`` (lowering fills it)."""
+        self.arch = arch
+        self.g: nx.DiGraph = nx.DiGraph()
+        self.output: str = ""
+        self.aux_output: str | None = None
+
+    def add(self, node: IRNode) -> IRNode:
+        """Add a node whose inputs are already in the graph."""
+        assert node.id not in self.g, f"duplicate IR node id {node.id}"
+        self.g.add_node(node.id, node=node)
+        for src in node.inputs:
+            assert src in self.g, f"{node.id} reads unknown node {src}"
+            self.g.add_edge(src, node.id)
+        return node
+
+    def node(self, node_id: str) -> IRNode:
+        """The node with this id."""
+        node: IRNode = self.g.nodes[node_id]["node"]
+        return node
+
+    def __contains__(self, node_id: object) -> bool:
+        """True when a node with this id exists."""
+        return node_id in self.g
+
+    def __len__(self) -> int:
+        """Number of nodes."""
+        return int(self.g.number_of_nodes())
+
+    def nodes(self) -> Iterator[IRNode]:
+        """Nodes in deterministic topological order (ties broken by id)."""
+        for node_id in nx.lexicographical_topological_sort(self.g):
+            yield self.node(node_id)
+
+    def consumers(self, node_id: str) -> list[str]:
+        """Ids of the nodes reading ``node_id``, sorted."""
+        return sorted(self.g.successors(node_id))
+
+    def outputs(self) -> list[str]:
+        """The network outputs: the classifier, then the auxiliary head if any."""
+        return [self.output] + ([self.aux_output] if self.aux_output else [])
+
+    def render(self) -> str:
+        """Canonical text of the graph, one node a line (goldens and ``--debug``)."""
+        lines = []
+        for n in self.nodes():
+            shape = "x".join(map(str, n.shape))
+            args = ", ".join(n.inputs)
+            attrs = f"[{n.attrs.render()}]" if len(n.attrs) else ""
+            lines.append(f"{n.id} = {n.op}{attrs}({args}) -> {shape}")
+        return "\n".join(lines) + "\n"

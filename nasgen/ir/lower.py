@@ -1,0 +1,157 @@
+"""Network lowering: ``Architecture`` (cells + network spec) -> ``IRGraph``.
+
+Pipeline stage: IR (AST + N, F -> **IR**). Imports ``nasgen.errors``, ``nasgen.ops``,
+``nasgen.dsl`` and the other ``nasgen.ir`` modules.
+
+Stacking (REFERENCE.md sections 1.3 and 2): ``reductions + 1`` stages of N normal cells; at each
+stage boundary either a reduction cell is inserted (TF-slim NASNet ``calc_reduction_layers``,
+DARTS ``layers // 3``: the same positions), the first normal cell runs at stride 2 (PNASNet),
+or an NB-201 residual block halves the map. Filters grow by ``filter_growth`` at each boundary.
+Each cell reads the outputs of the two cells before it (``cell_outputs[-2]``, ``[-1]``),
+with TF's ``skip_reduction_layer_input`` quirk reproduced exactly.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from nasgen.dsl.resolve import Architecture
+from nasgen.errors import IRValidationError
+from nasgen.ir.emit import Emitter, Place
+from nasgen.ir.graph import IRGraph
+from nasgen.ir.lower_cell import CellUse, lower_cell
+from nasgen.ops import Attrs
+
+__all__ = ["lower"]
+
+
+class _Stacker:
+    """Walks the network layout, keeping TF's ``cell_outputs`` history."""
+
+    def __init__(self, arch: Architecture) -> None:
+        self.arch = arch
+        self.spec = arch.network
+        self.graph = IRGraph(arch)
+        self.em = Emitter(self.graph)
+        self.history: list[str | None] = []
+        self.index = 0
+
+    def filters(self, scale: Fraction) -> int:
+        return int(self.spec.num_filters * scale)
+
+    def cell(self, name: str, prefix: str, stage: str, stride: int, scale: Fraction, h_prev: str | None) -> str:
+        h = self.history[-1]
+        assert h is not None
+        use = CellUse(self.arch.cells[name], prefix, stage, stride, self.filters(scale), h_prev, h)
+        out = lower_cell(self.em, use, self.arch.convention)
+        self.history.append(out)
+        return out
+
+    def conv(self, node_id: str, src: str, place: Place, **attrs: int | bool | str) -> str:
+        full = Attrs.of({"stride": 1, "padding": "same", "relu": False}, **attrs)
+        return self.em.emit(node_id, "conv_bn", full, (src,), place).id
+
+    def stem(self, image: str) -> None:
+        spec, place = self.spec, Place("stem", "stem", span=self.arch.network_span("stem"))
+        if spec.stem == "conv3x3":
+            width = int(spec.num_filters * Fraction(spec.stem_multiplier))
+            self.history = [None, self.conv("stem", image, place, k=3, c_out=width)]
+        elif spec.stem == "darts_imagenet":
+            half = self.conv("stem0.conv0", image, place, k=3, stride=2, c_out=spec.num_filters // 2)
+            s0 = self.conv("stem0.conv1", half, place, k=3, stride=2, c_out=spec.num_filters, relu=True)
+            s1 = self.conv("stem1", s0, place, k=3, stride=2, c_out=spec.num_filters, relu=True)
+            self.history = [s0, s1]
+        else:  # nasnet_imagenet: conv0 (3x3 s2 VALID) then two stem cells at F/4 and F/2
+            width = int(32 * Fraction(spec.stem_multiplier))
+            conv0 = self.conv("stem.conv0", image, place, k=3, stride=2, padding="valid", c_out=width)
+            self.history = [None, conv0]
+            scale = Fraction(1, spec.filter_growth**2)
+            for j in range(2):
+                self.cell(spec.stem_cell, f"stem.cell{j}", "stem", 2, scale, self.history[-2])
+                scale *= spec.filter_growth
+
+    def aux(self, src: str) -> None:
+        span = self.arch.network_span("aux_head")
+        attrs = Attrs.of(style=self.spec.aux_head, classes=self.spec.classes)
+        self.graph.aux_output = self.em.emit("aux", "aux_head", attrs, (src,), Place("aux", "aux", span=span)).id
+
+    def stages(self) -> None:
+        spec = self.spec
+        scale, prev = Fraction(1), self.history[-2]
+        aux_before = spec.aux_head == "tf_slim"
+        for stage in range(spec.reductions + 1):
+            for j in range(spec.n_cells):
+                stride = 1
+                if stage > 0 and j == 0:
+                    scale *= spec.filter_growth
+                    prev, stride = self.boundary(stage, scale, prev)
+                else:
+                    prev = self.history[-2]
+                out = self.cell(spec.normal, f"cells.{self.index}", f"stage{stage + 1}", stride, scale, prev)
+                self.index += 1
+                if aux_before and stage == 1 and j == spec.n_cells - 1 and spec.aux_head != "none":
+                    self.aux(out)
+
+    def boundary(self, stage: int, scale: Fraction, prev: str | None) -> tuple[str | None, int]:
+        """Reduce between stages; return (h_prev for the next normal cell, its stride)."""
+        spec, label = self.spec, f"reduce{stage}"
+        if spec.reduction_mode == "stride_normal":
+            # PNASNet: `if skip_reduction_layer_input or not is_reduction: prev = outputs[-2]`.
+            return (self.history[-2] if spec.skip_reduction_layer_input else prev), 2
+        before = self.history[-2]
+        out = self.cell(spec.reduction, f"cells.{self.index}", label, 2, scale, before)
+        self.index += 1
+        if stage == 2 and spec.aux_head.startswith("darts"):
+            self.aux(out)
+        return (before if spec.skip_reduction_layer_input else self.history[-2]), 1
+
+    def nb201(self) -> None:
+        spec = self.spec
+        scale = Fraction(1)
+        for stage in range(spec.reductions + 1):
+            if stage > 0:
+                scale *= spec.filter_growth
+                place = Place(f"reduce{stage}", "reduction", f"cells.{self.index}")
+                attrs = Attrs.of(c_out=self.filters(scale), stride=2)
+                src = self.history[-1]
+                assert src is not None
+                self.history.append(self.em.emit(f"cells.{self.index}", "resnet_block", attrs, (src,), place).id)
+                self.index += 1
+            for _ in range(spec.n_cells):
+                self.cell(spec.normal, f"cells.{self.index}", f"stage{stage + 1}", 1, scale, None)
+                self.index += 1
+
+    def head(self) -> None:
+        spec, place = self.spec, Place("head", "head", span=self.arch.network_span("head"))
+        last = self.history[-1]
+        assert last is not None
+        if spec.head == "bn_relu_gap":
+            last = self.em.emit("head.bn", "batch_norm", Attrs.of(relu=True), (last,), place).id
+        pooled = self.em.emit("head.pool", "global_avg_pool", Attrs.of(relu=spec.head == "relu_gap"), (last,), place)
+        fc = Attrs.of(c_out=spec.classes, dropout=spec.dropout)
+        self.graph.output = self.em.emit("head.fc", "linear", fc, (pooled.id,), place).id
+
+    def build(self) -> IRGraph:
+        spec = self.spec
+        if spec.aux_head != "none" and spec.reductions < 2:
+            raise IRValidationError(
+                "E308",
+                f"aux_head = {spec.aux_head} is placed by the second reduction, but reductions = {spec.reductions}",
+                self.arch.network_span("aux_head"),
+                "set aux_head = none",
+            )
+        size = spec.input_size
+        attrs = Attrs.of(c=spec.input_channels, h=size, w=size)
+        image = self.em.emit("input", "input", attrs, (), Place("stem", "input")).id
+        self.stem(image)
+        if spec.reduction_mode == "resnet_block":
+            self.nb201()
+        else:
+            self.stages()
+        self.head()
+        return self.graph
+
+
+def lower(arch: Architecture) -> IRGraph:
+    """Lower a resolved architecture to the IR (shapes inferred, not yet validated)."""
+    return _Stacker(arch).build()

@@ -1,0 +1,160 @@
+"""Network-level ops: the image input, BatchNorm, the classifier, auxiliary heads, NB-201 blocks.
+
+Pipeline stage: op definitions. Imports ``nasgen.ops.registry`` and ``nasgen.ops.geometry``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from nasgen.ops.geometry import conv_cost, out_size, single
+from nasgen.ops.registry import OPS, Attrs, Cost, OpDef, Shape, ShapeError
+
+__all__ = ["AUX_HEAD", "AUX_STYLES", "BATCH_NORM", "INPUT", "LINEAR", "RESNET_BLOCK", "AuxStyle"]
+
+
+def _input_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
+    return (attrs.get_int("c"), attrs.get_int("h"), attrs.get_int("w"))
+
+
+INPUT = OPS.add(OpDef(name="input", doc="the image batch", infer_shape=_input_shape, arity=0))
+
+
+def _bn_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
+    return single(in_shapes)
+
+
+BATCH_NORM = OPS.add(
+    OpDef(
+        name="batch_norm",
+        doc="BatchNorm [- ReLU] (NB-201's last activation)",
+        infer_shape=_bn_shape,
+        cost=lambda attrs, ins, out: Cost(2 * out[0], 0),
+        pure=True,
+        has_weights=True,
+    )
+)
+
+
+def _linear_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
+    shape = single(in_shapes)
+    if shape[1:] != (1, 1):
+        raise ShapeError("E307", f"classifier input must be pooled to 1x1, got {shape[1]}x{shape[2]}")
+    return (attrs.get_int("c_out"), 1, 1)
+
+
+LINEAR = OPS.add(
+    OpDef(
+        name="linear",
+        doc="[dropout] - fully connected layer with bias (the classifier)",
+        infer_shape=_linear_shape,
+        cost=lambda attrs, ins, out: Cost(ins[0][0] * out[0] + out[0], ins[0][0] * out[0]),
+        pure=True,
+        has_weights=True,
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuxStyle:
+    """One source's auxiliary classifier (REFERENCE.md 2.1 and 2.3).
+
+    ReLU - avgpool(5, ``pool_stride``, VALID) - 1x1 conv 128 - BN - ReLU - conv 768 (kernel
+    ``conv_k``, or the whole remaining map when 0) - [BN] - ReLU - linear.
+    """
+
+    pool_stride: int
+    conv_k: int
+    bn_768: bool
+
+
+AUX_STYLES: Mapping[str, AuxStyle] = MappingProxyType(
+    {
+        "tf_slim": AuxStyle(pool_stride=3, conv_k=0, bn_768=True),
+        "darts_cifar": AuxStyle(pool_stride=3, conv_k=2, bn_768=True),
+        # "This batchnorm was omitted ... for consistency with the experiments in the paper."
+        "darts_imagenet": AuxStyle(pool_stride=2, conv_k=2, bn_768=False),
+    }
+)
+
+
+def _aux_geometry(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
+    style = AUX_STYLES[attrs.get_str("style")]
+    h1 = out_size(shape[1], 5, style.pool_stride, "valid")
+    w1 = out_size(shape[2], 5, style.pool_stride, "valid")
+    if min(h1, w1) < 1:
+        raise ShapeError(
+            "E308",
+            f"auxiliary head needs a map of at least 5x5, got {shape[1]}x{shape[2]}",
+            "use a larger input size or set aux_head = none",
+        )
+    kh, kw = (h1, w1) if style.conv_k == 0 else (style.conv_k, style.conv_k)
+    if (h1 - kh + 1, w1 - kw + 1) != (1, 1):
+        raise ShapeError(
+            "E308",
+            f"auxiliary head ({attrs.get_str('style')}) expects a {kh + 4}x{kw + 4} to "
+            f"{kh * style.pool_stride + 4}x{kw * style.pool_stride + 4} map, got {shape[1]}x{shape[2]}",
+            "the DARTS heads assume 8x8 (CIFAR) or 7x7 (ImageNet) inputs; use aux_head = tf_slim",
+        )
+    return h1, w1, kh, kw
+
+
+def _aux_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
+    _aux_geometry(attrs, single(in_shapes))
+    return (attrs.get_int("classes"), 1, 1)
+
+
+def _aux_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
+    shape = in_shapes[0]
+    h1, w1, kh, kw = _aux_geometry(attrs, shape)
+    classes = attrs.get_int("classes")
+    style = AUX_STYLES[attrs.get_str("style")]
+    total = conv_cost(shape[0], 128, 1, 1, (128, h1, w1)) + Cost(256, 0)
+    total = total + conv_cost(128, 768, kh, kw, (768, 1, 1))
+    total = total + (Cost(2 * 768, 0) if style.bn_768 else Cost())
+    return total + Cost(768 * classes + classes, 768 * classes)
+
+
+AUX_HEAD = OPS.add(
+    OpDef(
+        name="aux_head",
+        doc="auxiliary classifier (training only; its loss weight is a network setting)",
+        infer_shape=_aux_shape,
+        cost=_aux_cost,
+        has_weights=True,
+    )
+)
+
+
+def _resnet_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
+    c, h, w = single(in_shapes)
+    if h % 2 or w % 2:
+        raise ShapeError(
+            "E302",
+            f"NB-201 residual block halves an odd size {h}x{w} (its 2x2 average-pool shortcut "
+            "and 3x3 conv disagree)",
+            "use an input size divisible by 4",
+        )
+    return (attrs.get_int("c_out"), h // 2, w // 2)
+
+
+def _resnet_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
+    c_in, c_out = in_shapes[0][0], out[0]
+    conv_a = conv_cost(c_in, c_out, 3, 3, out) + Cost(2 * c_out, 0)
+    conv_b = conv_cost(c_out, c_out, 3, 3, out) + Cost(2 * c_out, 0)
+    shortcut = conv_cost(c_in, c_out, 1, 1, out)  # after a 2x2 average pool, no BN
+    return conv_a + conv_b + shortcut
+
+
+RESNET_BLOCK = OPS.add(
+    OpDef(
+        name="resnet_block",
+        doc="NB-201 stride-2 basic block: ReLUConvBN 3x3 s2, ReLUConvBN 3x3, + avgpool-1x1 shortcut",
+        infer_shape=_resnet_shape,
+        cost=_resnet_cost,
+        pure=True,
+        has_weights=True,
+    )
+)
