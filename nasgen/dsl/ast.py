@@ -28,10 +28,6 @@ __all__ = [
 ]
 
 
-def _span() -> SourceSpan | None:
-    return field(default=None, compare=False, repr=False)  # type: ignore[no-any-return]
-
-
 @dataclass(frozen=True, slots=True)
 class Ident:
     """A bare word used as a value (``stem = conv3x3``, ``true``), as opposed to a string."""
@@ -49,8 +45,8 @@ class Setting:
 
     key: str
     value: Value
-    span: SourceSpan | None = _span()
-    value_span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
+    value_span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +54,7 @@ class StateRef:
     """A use of a state name (an op's input, an output member)."""
 
     name: str
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +64,7 @@ class OpCall:
     op: str
     input: StateRef
     params: tuple[Setting, ...] = ()
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +74,7 @@ class Block:
     name: str
     combine: str | None
     ops: tuple[OpCall, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +83,7 @@ class Output:
 
     combine: str | None
     states: tuple[StateRef, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +94,7 @@ class CellDef:
     inputs: tuple[StateRef, ...]
     blocks: tuple[Block, ...]
     output: Output | None = None
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +103,7 @@ class ConventionDef:
 
     preset: str
     rules: tuple[Setting, ...] = ()
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +111,7 @@ class NetworkDef:
     """``network { key = value ... }``."""
 
     settings: tuple[Setting, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +120,7 @@ class VariantDef:
 
     name: str
     settings: tuple[Setting, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +134,7 @@ class Module:
     cells: tuple[CellDef, ...]
     network: NetworkDef | None
     variants: tuple[VariantDef, ...] = ()
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
     def cell(self, name: str) -> CellDef | None:
         """The cell called ``name``, or None."""

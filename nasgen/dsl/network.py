@@ -35,8 +35,16 @@ class Key:
 
 KEYS: Mapping[str, Key] = MappingProxyType(
     {
-        "N": Key("n_cells", int, "normal cells per stage (NASNet `N @ P`; TF num_cells = 3N)", 1, 256),
-        "F": Key("num_filters", int, "filters of the first stage (TF num_conv_filters, DARTS C)", 1, 65536),
+        "N": Key(
+            "n_cells", int, "normal cells per stage (NASNet `N @ P`; TF num_cells = 3N)", 1, 256
+        ),
+        "F": Key(
+            "num_filters",
+            int,
+            "filters of the first stage (TF num_conv_filters, DARTS C)",
+            1,
+            65536,
+        ),
         "reductions": Key("reductions", int, "number of reductions (stages - 1)", 0, 6),
         "filter_growth": Key("filter_growth", int, "filter multiplier at each reduction", 1, 4),
         "reduction_mode": Key(
@@ -54,13 +62,21 @@ KEYS: Mapping[str, Key] = MappingProxyType(
             choices=("conv3x3", "nasnet_imagenet", "darts_imagenet"),
         ),
         "stem_multiplier": Key(
-            "stem_multiplier", float, "stem width: F x this (conv3x3) or 32 x this (nasnet_imagenet)", 0.01, 64
+            "stem_multiplier",
+            float,
+            "stem width: F x this (conv3x3) or 32 x this (nasnet_imagenet)",
+            0.01,
+            64,
         ),
         "stem_cell": Key("stem_cell", str, "cell used by the nasnet_imagenet stem", cell_name=True),
         "normal": Key("normal", str, "the normal cell", cell_name=True),
-        "reduction": Key("reduction", str, "the reduction cell (reduction_mode = insert_cell)", cell_name=True),
+        "reduction": Key(
+            "reduction", str, "the reduction cell (reduction_mode = insert_cell)", cell_name=True
+        ),
         "skip_reduction_layer_input": Key(
-            "skip_reduction_layer_input", bool, "TF: the cell after a reduction reads h_{i-1} from before it"
+            "skip_reduction_layer_input",
+            bool,
+            "TF: the cell after a reduction reads h_{i-1} from before it",
         ),
         "aux_head": Key(
             "aux_head", str, "auxiliary classifier style, or none", choices=("none", *AUX_STYLES)
@@ -115,7 +131,9 @@ def _type_name(kind: type) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "a name"}[kind]
 
 
-def coerce(key: str, value: Value, span: SourceSpan | None, where: str = "") -> int | float | bool | str:
+def coerce(
+    key: str, value: Value, span: SourceSpan | None, where: str = ""
+) -> int | float | bool | str:
     """Check one ``key = value`` against ``KEYS`` and return the typed value (E208/E209/E217)."""
     spec = KEYS.get(key)
     if spec is None:
@@ -138,8 +156,9 @@ def coerce(key: str, value: Value, span: SourceSpan | None, where: str = "") -> 
     if spec.choices is not None and typed not in spec.choices:
         hint = did_you_mean(str(typed), spec.choices) or f"one of: {', '.join(spec.choices)}"
         raise DslSemanticError("E209", f"`{key}` cannot be {typed!r}{where}", span, hint)
-    if isinstance(typed, int | float) and not isinstance(typed, bool):
-        if (spec.low is not None and typed < spec.low) or (spec.high is not None and typed > spec.high):
+    is_number = isinstance(typed, int | float) and not isinstance(typed, bool)
+    if is_number and spec.low is not None and spec.high is not None:
+        if not spec.low <= typed <= spec.high:  # type: ignore[operator]
             raise DslSemanticError(
                 "E217",
                 f"`{key}` = {typed} is out of range{where}",

@@ -22,6 +22,7 @@ class CompileOptions:
         variant: a ``variant NAME { ... }`` block of the file to apply first.
         settings: further ``(key, value)`` network overrides (``classes``, ``input_size``...),
             applied last, in order.
+
     """
 
     n_cells: int | None = None

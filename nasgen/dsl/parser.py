@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from importlib import resources
 from typing import Any
 
@@ -197,7 +198,10 @@ class _Builder:
         if tree.data == "int_value":
             return int(tok)
         if tree.data == "float_value":
-            return float(tok)
+            value = float(tok)
+            if not math.isfinite(value):
+                raise DslSyntaxError("E110", f"number {tok!s} is out of range", self.span(tok))
+            return value
         if tree.data == "string_value":
             return self.string(tok)
         return Ident(str(tok))
@@ -293,9 +297,7 @@ class _Builder:
                 self.span(name_tok),
             )
         if not args:
-            raise DslSemanticError(
-                "E210", "output concat() names no state", self.span(target)
-            )
+            raise DslSemanticError("E210", "output concat() names no state", self.span(target))
         states = []
         for arg in args:
             if arg.data != "ref":

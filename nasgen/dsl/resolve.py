@@ -1,4 +1,4 @@
-"""Resolution: AST -> ``Architecture`` (ops looked up, params checked, names bound, options applied).
+"""Resolution: AST -> ``Architecture``: ops looked up, params checked, names bound, options applied.
 
 Pipeline stage: front end (AST -> **resolved architecture**). Imports ``nasgen.errors``,
 ``nasgen.ops`` and the other ``nasgen.dsl`` modules.
@@ -94,7 +94,10 @@ def _convention(conv: ConventionDef | None) -> Convention:
         spec = RULES.get(rule.key)
         if spec is None:
             raise DslSemanticError(
-                "E208", f"unknown convention rule {rule.key!r}", rule.span, did_you_mean(rule.key, RULES)
+                "E208",
+                f"unknown convention rule {rule.key!r}",
+                rule.span,
+                did_you_mean(rule.key, RULES),
             )
         value: str | int | bool | None = None
         raw = rule.value
@@ -103,9 +106,14 @@ def _convention(conv: ConventionDef | None) -> Convention:
         elif isinstance(raw, int):
             value = raw
         if value not in spec.choices:
-            shown = ", ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in spec.choices)
+            shown = ", ".join(
+                str(c).lower() if isinstance(c, bool) else str(c) for c in spec.choices
+            )
             raise DslSemanticError(
-                "E209", f"convention rule `{rule.key}` cannot be {raw!r}", rule.value_span, f"one of: {shown}"
+                "E209",
+                f"convention rule `{rule.key}` cannot be {raw!r}",
+                rule.value_span,
+                f"one of: {shown}",
             )
         assert value is not None
         overrides[rule.key] = value
@@ -135,7 +143,9 @@ def _op_params(op: OpDef, fixed: Mapping[str, ParamValue], call: OpCall) -> Attr
     for s in call.params:
         if s.key not in op.params:
             hint = did_you_mean(s.key, op.params) or (
-                f"{op.name} takes: {', '.join(op.params)}" if op.params else f"{op.name} takes no parameters"
+                f"{op.name} takes: {', '.join(op.params)}"
+                if op.params
+                else f"{op.name} takes no parameters"
             )
             raise DslSemanticError("E207", f"{call.op} has no parameter {s.key!r}", s.span, hint)
         if s.key in fixed:
@@ -150,7 +160,10 @@ def _op_params(op: OpDef, fixed: Mapping[str, ParamValue], call: OpCall) -> Attr
         if name not in values:
             if spec.default is None:
                 raise DslSemanticError(
-                    "E207", f"{call.op} needs parameter `{name}`", call.span, f"e.g. {op.name}(x, {name}=...)"
+                    "E207",
+                    f"{call.op} needs parameter `{name}`",
+                    call.span,
+                    f"e.g. {op.name}(x, {name}=...)",
                 )
             values[name] = spec.default
     return Attrs.of(values)
@@ -158,7 +171,11 @@ def _op_params(op: OpDef, fixed: Mapping[str, ParamValue], call: OpCall) -> Attr
 
 def _lookup_op(call: OpCall) -> tuple[OpDef, Mapping[str, ParamValue]]:
     found = OPS.lookup(call.op)
-    span = SourceSpan(call.span.source, call.span.line, call.span.column, len(call.op)) if call.span else None
+    span = (
+        SourceSpan(call.span.source, call.span.line, call.span.column, len(call.op))
+        if call.span
+        else None
+    )
     if found is None:
         hint = did_you_mean(call.op, OPS.spellings())
         raise DslSemanticError("E203", f"unknown op {call.op!r}", span, hint)
@@ -189,7 +206,9 @@ def _check_ref(ref: StateRef, defined: set[str], later: Mapping[str, Block], cel
             "a block may read only the cell inputs and blocks defined above it",
         )
     hint = did_you_mean(ref.name, defined) or f"states defined here: {', '.join(sorted(defined))}"
-    raise DslSemanticError("E202", f"undefined state {ref.name!r} in cell {cell.name!r}", ref.span, hint)
+    raise DslSemanticError(
+        "E202", f"undefined state {ref.name!r} in cell {cell.name!r}", ref.span, hint
+    )
 
 
 def _cell(cell: CellDef) -> ResolvedCell:
@@ -223,7 +242,9 @@ def _cell(cell: CellDef) -> ResolvedCell:
         output = tuple(b.name for b in cell.blocks if b.name not in read)
         if not output:
             raise DslSemanticError("E210", f"cell {cell.name!r} has no blocks to output", cell.span)
-        return ResolvedCell(cell.name, tuple(r.name for r in cell.inputs), tuple(blocks), output, True, cell)
+        return ResolvedCell(
+            cell.name, tuple(r.name for r in cell.inputs), tuple(blocks), output, True, cell
+        )
     seen: set[str] = set()
     for ref in cell.output.states:
         _check_ref(ref, defined, {}, cell)
@@ -232,10 +253,14 @@ def _cell(cell: CellDef) -> ResolvedCell:
         seen.add(ref.name)
     output = tuple(r.name for r in cell.output.states)
     concat = cell.output.combine is not None
-    return ResolvedCell(cell.name, tuple(r.name for r in cell.inputs), tuple(blocks), output, concat, cell)
+    return ResolvedCell(
+        cell.name, tuple(r.name for r in cell.inputs), tuple(blocks), output, concat, cell
+    )
 
 
-def _network(module: Module, options: CompileOptions) -> tuple[NetworkSpec, dict[str, SourceSpan | None]]:
+def _network(
+    module: Module, options: CompileOptions
+) -> tuple[NetworkSpec, dict[str, SourceSpan | None]]:
     if module.network is None:
         raise DslSemanticError(
             "E215", "no `network { ... }` block", module.span, "add e.g. network { N = 6  F = 36 }"
@@ -265,7 +290,9 @@ def _network(module: Module, options: CompileOptions) -> tuple[NetworkSpec, dict
     return NetworkSpec(**by_field), spans  # type: ignore[arg-type]
 
 
-def _check_cells_used(module: Module, spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]) -> None:
+def _check_cells_used(
+    module: Module, spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]
+) -> None:
     needed = {"normal": spec.normal}
     if spec.reduction_mode == "insert_cell" and spec.reductions > 0:
         needed["reduction"] = spec.reduction
@@ -279,7 +306,9 @@ def _check_cells_used(module: Module, spec: NetworkSpec, spans: Mapping[str, Sou
                 f"cells defined: {', '.join(c.name for c in module.cells) or 'none'}"
             )
             span = spans.get(key) or spans.get("")
-            raise DslSemanticError("E206", f"network `{key}` names unknown cell {name!r}", span, hint)
+            raise DslSemanticError(
+                "E206", f"network `{key}` names unknown cell {name!r}", span, hint
+            )
         if len(cell.inputs) != n_inputs:
             raise DslSemanticError(
                 "E222",

@@ -47,7 +47,9 @@ def decode_source(data: bytes, path: str) -> SourceText:
         ) from None
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        raise DslSyntaxError("E105", f"{path}: empty file", hint="a .cell file starts with `nasgen 1`")
+        raise DslSyntaxError(
+            "E105", f"{path}: empty file", hint="a .cell file starts with `nasgen 1`"
+        )
     return SourceText(path, text)
 
 
@@ -61,9 +63,7 @@ def read_source(path: str | Path) -> SourceText:
             data = fh.read(MAX_SOURCE_BYTES + 1)
     except FileNotFoundError:
         hint = did_you_mean(p.name, bundled_names())
-        raise DslSyntaxError(
-            "E108", f"{p}: no such file or bundled genotype", hint=hint
-        ) from None
+        raise DslSyntaxError("E108", f"{p}: no such file or bundled genotype", hint=hint) from None
     except OSError as err:
         raise DslSyntaxError("E108", f"{p}: cannot read: {err.strerror}") from None
     return decode_source(data, str(p))

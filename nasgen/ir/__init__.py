@@ -8,4 +8,13 @@ from nasgen.ir.graph import IRGraph, IRNode
 from nasgen.ir.lower import lower
 from nasgen.ir.validate import validate
 
-__all__ = ["CostReport", "IRGraph", "IRNode", "StageCost", "estimate", "lower", "node_cost", "validate"]
+__all__ = [
+    "CostReport",
+    "IRGraph",
+    "IRNode",
+    "StageCost",
+    "estimate",
+    "lower",
+    "node_cost",
+    "validate",
+]

@@ -33,13 +33,17 @@ class Emitter:
         """Emit into ``graph``."""
         self.graph = graph
 
-    def emit(self, node_id: str, op: str, attrs: Attrs, inputs: tuple[str, ...], place: Place) -> IRNode:
+    def emit(
+        self, node_id: str, op: str, attrs: Attrs, inputs: tuple[str, ...], place: Place
+    ) -> IRNode:
         """Create node ``node_id``; shape errors become located ``IRValidationError``."""
         in_shapes = tuple(self.graph.node(i).shape for i in inputs)
         try:
             shape = OPS[op].shape(attrs, in_shapes)
         except ShapeError as err:
-            raise IRValidationError(err.code, f"{err.message} (at {node_id})", place.span, err.hint) from None
+            raise IRValidationError(
+                err.code, f"{err.message} (at {node_id})", place.span, err.hint
+            ) from None
         if shape[0] < 1:
             raise IRValidationError(
                 "E311", f"{node_id} would have {shape[0]} channels", place.span, "increase F"
@@ -53,7 +57,16 @@ class Emitter:
                 "use a larger input_size or fewer reductions",
             )
         node = IRNode(
-            node_id, op, attrs, inputs, in_shapes, shape, place.stage, place.role,
-            place.cell, place.block, place.span,
+            node_id,
+            op,
+            attrs,
+            inputs,
+            in_shapes,
+            shape,
+            place.stage,
+            place.role,
+            place.cell,
+            place.block,
+            place.span,
         )
         return self.graph.add(node)

@@ -40,6 +40,7 @@ class IRNode:
         role: ``input``, ``stem``, ``preprocess``, ``op``, ``combine``, ``adapt``, ``output``,
             ``reduction``, ``head`` or ``aux``.
         span: the DSL text that produced the node (for diagnostics; not compared).
+
     """
 
     id: str
@@ -73,7 +74,7 @@ class IRGraph:
     def add(self, node: IRNode) -> IRNode:
         """Add a node whose inputs are already in the graph."""
         assert node.id not in self.g, f"duplicate IR node id {node.id}"
-        self.g.add_node(node.id, node=node)
+        self.g.add_node(node.id, node=node, order=len(self.g))
         for src in node.inputs:
             assert src in self.g, f"{node.id} reads unknown node {src}"
             self.g.add_edge(src, node.id)
@@ -93,8 +94,9 @@ class IRGraph:
         return int(self.g.number_of_nodes())
 
     def nodes(self) -> Iterator[IRNode]:
-        """Nodes in deterministic topological order (ties broken by id)."""
-        for node_id in nx.lexicographical_topological_sort(self.g):
+        """Nodes in deterministic topological order (ties broken by order of creation)."""
+        order = self.g.nodes(data="order")
+        for node_id in nx.lexicographical_topological_sort(self.g, key=lambda n: order[n]):
             yield self.node(node_id)
 
     def consumers(self, node_id: str) -> list[str]:

@@ -39,7 +39,9 @@ class _Stacker:
     def filters(self, scale: Fraction) -> int:
         return int(self.spec.num_filters * scale)
 
-    def cell(self, name: str, prefix: str, stage: str, stride: int, scale: Fraction, h_prev: str | None) -> str:
+    def cell(
+        self, name: str, prefix: str, stage: str, stride: int, scale: Fraction, h_prev: str | None
+    ) -> str:
         h = self.history[-1]
         assert h is not None
         use = CellUse(self.arch.cells[name], prefix, stage, stride, self.filters(scale), h_prev, h)
@@ -57,13 +59,19 @@ class _Stacker:
             width = int(spec.num_filters * Fraction(spec.stem_multiplier))
             self.history = [None, self.conv("stem", image, place, k=3, c_out=width)]
         elif spec.stem == "darts_imagenet":
-            half = self.conv("stem0.conv0", image, place, k=3, stride=2, c_out=spec.num_filters // 2)
-            s0 = self.conv("stem0.conv1", half, place, k=3, stride=2, c_out=spec.num_filters, relu=True)
+            half = self.conv(
+                "stem0.conv0", image, place, k=3, stride=2, c_out=spec.num_filters // 2
+            )
+            s0 = self.conv(
+                "stem0.conv1", half, place, k=3, stride=2, c_out=spec.num_filters, relu=True
+            )
             s1 = self.conv("stem1", s0, place, k=3, stride=2, c_out=spec.num_filters, relu=True)
             self.history = [s0, s1]
         else:  # nasnet_imagenet: conv0 (3x3 s2 VALID) then two stem cells at F/4 and F/2
             width = int(32 * Fraction(spec.stem_multiplier))
-            conv0 = self.conv("stem.conv0", image, place, k=3, stride=2, padding="valid", c_out=width)
+            conv0 = self.conv(
+                "stem.conv0", image, place, k=3, stride=2, padding="valid", c_out=width
+            )
             self.history = [None, conv0]
             scale = Fraction(1, spec.filter_growth**2)
             for j in range(2):
@@ -73,7 +81,9 @@ class _Stacker:
     def aux(self, src: str) -> None:
         span = self.arch.network_span("aux_head")
         attrs = Attrs.of(style=self.spec.aux_head, classes=self.spec.classes)
-        self.graph.aux_output = self.em.emit("aux", "aux_head", attrs, (src,), Place("aux", "aux", span=span)).id
+        self.graph.aux_output = self.em.emit(
+            "aux", "aux_head", attrs, (src,), Place("aux", "aux", span=span)
+        ).id
 
     def stages(self) -> None:
         spec = self.spec
@@ -87,7 +97,9 @@ class _Stacker:
                     prev, stride = self.boundary(stage, scale, prev)
                 else:
                     prev = self.history[-2]
-                out = self.cell(spec.normal, f"cells.{self.index}", f"stage{stage + 1}", stride, scale, prev)
+                out = self.cell(
+                    spec.normal, f"cells.{self.index}", f"stage{stage + 1}", stride, scale, prev
+                )
                 self.index += 1
                 if aux_before and stage == 1 and j == spec.n_cells - 1 and spec.aux_head != "none":
                     self.aux(out)
@@ -115,7 +127,9 @@ class _Stacker:
                 attrs = Attrs.of(c_out=self.filters(scale), stride=2)
                 src = self.history[-1]
                 assert src is not None
-                self.history.append(self.em.emit(f"cells.{self.index}", "resnet_block", attrs, (src,), place).id)
+                self.history.append(
+                    self.em.emit(f"cells.{self.index}", "resnet_block", attrs, (src,), place).id
+                )
                 self.index += 1
             for _ in range(spec.n_cells):
                 self.cell(spec.normal, f"cells.{self.index}", f"stage{stage + 1}", 1, scale, None)
@@ -127,7 +141,9 @@ class _Stacker:
         assert last is not None
         if spec.head == "bn_relu_gap":
             last = self.em.emit("head.bn", "batch_norm", Attrs.of(relu=True), (last,), place).id
-        pooled = self.em.emit("head.pool", "global_avg_pool", Attrs.of(relu=spec.head == "relu_gap"), (last,), place)
+        pooled = self.em.emit(
+            "head.pool", "global_avg_pool", Attrs.of(relu=spec.head == "relu_gap"), (last,), place
+        )
         fc = Attrs.of(c_out=spec.classes, dropout=spec.dropout)
         self.graph.output = self.em.emit("head.fc", "linear", fc, (pooled.id,), place).id
 
@@ -136,7 +152,8 @@ class _Stacker:
         if spec.aux_head != "none" and spec.reductions < 2:
             raise IRValidationError(
                 "E308",
-                f"aux_head = {spec.aux_head} is placed by the second reduction, but reductions = {spec.reductions}",
+                f"aux_head = {spec.aux_head} is placed by the second reduction, "
+                f"but reductions = {spec.reductions}",
                 self.arch.network_span("aux_head"),
                 "set aux_head = none",
             )

@@ -75,7 +75,9 @@ def _inputs(em: Emitter, use: CellUse, conv: Convention) -> dict[str, str]:
     return {prev_name: prev_id, h_name: h_id}
 
 
-def _block(em: Emitter, use: CellUse, block: ResolvedBlock, states: dict[str, str], conv: Convention) -> str:
+def _block(
+    em: Emitter, use: CellUse, block: ResolvedBlock, states: dict[str, str], conv: Convention
+) -> str:
     base = f"{use.prefix}.{block.name}"
     outs = []
     for rop in block.ops:
@@ -105,11 +107,17 @@ def _output(em: Emitter, use: CellUse, states: dict[str, str], conv: Convention)
     members = []
     for name in cell.output:
         node = em.graph.node(states[name])
-        if conv.output_adapt == "factorized_reduce" and ref is not None and node.shape[:2] != ref.shape[:2]:
+        if (
+            conv.output_adapt == "factorized_reduce"
+            and ref is not None
+            and node.shape[:2] != ref.shape[:2]
+        ):
             stride = 2 if node.shape[1] != ref.shape[1] else 1
             attrs = Attrs.of(stride=stride, c_out=ref.shape[0], relu=False)
             place = Place(use.stage, "adapt", use.prefix, name, span)
-            node = em.emit(f"{use.prefix}.out.{name}", "factorized_reduce", attrs, (node.id,), place)
+            node = em.emit(
+                f"{use.prefix}.out.{name}", "factorized_reduce", attrs, (node.id,), place
+            )
         members.append(node.id)
     place = Place(use.stage, "output", use.prefix, None, span)
     return em.emit(f"{use.prefix}.out", "concat", Attrs(), tuple(members), place).id

@@ -38,7 +38,9 @@ def _check_nodes(graph: IRGraph) -> None:
     for node in graph.nodes():
         in_shapes = tuple(graph.node(i).shape for i in node.inputs)
         if in_shapes != node.in_shapes or node.op_def.shape(node.attrs, in_shapes) != node.shape:
-            raise IRValidationError("E309", f"{node.id}: stored shapes disagree with its op", node.span)
+            raise IRValidationError(
+                "E309", f"{node.id}: stored shapes disagree with its op", node.span
+            )
         if min(node.shape) < 1:
             raise IRValidationError("E302", f"{node.id}: empty shape {node.shape}", node.span)
 

@@ -39,7 +39,14 @@ def _concat_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
 
 
 ADD = OPS.add(
-    OpDef(name="add", doc="element-wise sum", infer_shape=_add_shape, arity=None, combine=True, pure=True)
+    OpDef(
+        name="add",
+        doc="element-wise sum",
+        infer_shape=_add_shape,
+        arity=None,
+        combine=True,
+        pure=True,
+    )
 )
 CONCAT = OPS.add(
     OpDef(

@@ -59,9 +59,7 @@ CONV_BN = OPS.add(
 )
 
 
-def _conv_bn_step(
-    k: int, stride: int, c_out: int, suffix: str = "", dilation: int = 1
-) -> Step:
+def _conv_bn_step(k: int, stride: int, c_out: int, suffix: str = "", dilation: int = 1) -> Step:
     attrs = Attrs.of(k=k, stride=stride, c_out=c_out, relu=True, dilation=dilation)
     return Step("conv_bn", attrs, suffix)
 

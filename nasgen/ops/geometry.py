@@ -11,14 +11,19 @@ __all__ = ["conv_cost", "out_size", "single", "spatial"]
 
 
 def out_size(size: int, k: int, stride: int, padding: str, dilation: int = 1) -> int:
-    """Output length of a conv/pool: ``same`` = ceil(n/s) (TF SAME and PyTorch pad (k-1)/2·d),
-    ``valid`` = floor((n - d(k-1) - 1)/s) + 1."""
+    """Output length of a conv or pool along one axis.
+
+    ``same`` = ceil(n/s) (TF SAME, and PyTorch padding (k-1)/2·d for odd k);
+    ``valid`` = floor((n - d(k-1) - 1)/s) + 1.
+    """
     if padding == "same":
         return -(-size // stride)
     return (size - dilation * (k - 1) - 1) // stride + 1
 
 
-def spatial(shape: Shape, k: int, stride: int, padding: str = "same", dilation: int = 1) -> tuple[int, int]:
+def spatial(
+    shape: Shape, k: int, stride: int, padding: str = "same", dilation: int = 1
+) -> tuple[int, int]:
     """(h, w) after a square window."""
     return (
         out_size(shape[1], k, stride, padding, dilation),

@@ -41,7 +41,9 @@ BATCH_NORM = OPS.add(
 def _linear_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
     shape = single(in_shapes)
     if shape[1:] != (1, 1):
-        raise ShapeError("E307", f"classifier input must be pooled to 1x1, got {shape[1]}x{shape[2]}")
+        raise ShapeError(
+            "E307", f"classifier input must be pooled to 1x1, got {shape[1]}x{shape[2]}"
+        )
     return (attrs.get_int("c_out"), 1, 1)
 
 
@@ -94,8 +96,8 @@ def _aux_geometry(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
     if (h1 - kh + 1, w1 - kw + 1) != (1, 1):
         raise ShapeError(
             "E308",
-            f"auxiliary head ({attrs.get_str('style')}) expects a {kh + 4}x{kw + 4} to "
-            f"{kh * style.pool_stride + 4}x{kw * style.pool_stride + 4} map, got {shape[1]}x{shape[2]}",
+            f"auxiliary head ({attrs.get_str('style')}): its {kh}x{kw} conv does not cover "
+            f"the pooled {h1}x{w1} map of a {shape[1]}x{shape[2]} input",
             "the DARTS heads assume 8x8 (CIFAR) or 7x7 (ImageNet) inputs; use aux_head = tf_slim",
         )
     return h1, w1, kh, kw
@@ -129,7 +131,7 @@ AUX_HEAD = OPS.add(
 
 
 def _resnet_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
-    c, h, w = single(in_shapes)
+    _, h, w = single(in_shapes)
     if h % 2 or w % 2:
         raise ShapeError(
             "E302",
@@ -151,7 +153,7 @@ def _resnet_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost
 RESNET_BLOCK = OPS.add(
     OpDef(
         name="resnet_block",
-        doc="NB-201 stride-2 basic block: ReLUConvBN 3x3 s2, ReLUConvBN 3x3, + avgpool-1x1 shortcut",
+        doc="NB-201 stride-2 basic block: ReLUConvBN 3x3 s2, ReLUConvBN 3x3, avgpool-1x1 shortcut",
         infer_shape=_resnet_shape,
         cost=_resnet_cost,
         pure=True,

@@ -142,7 +142,7 @@ class ExpandContext:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One IR node of an op's expansion; ``suffix`` names it under the op's node id ('' = the id)."""
+    """One IR node of an op's expansion; ``suffix`` names it under the op's id ('' = the id)."""
 
     op: str
     attrs: Attrs
@@ -180,6 +180,7 @@ class OpDef:
         is_identity: attrs for which the node returns its input unchanged.
         has_weights: the node owns trainable tensors (backends must name them).
         combine: a block may combine its op outputs with it (``add``, ``concat``).
+
     """
 
     name: str
@@ -254,7 +255,9 @@ class OpRegistry:
     def spellings(self, *, searchable: bool = True) -> list[str]:
         """Every name and alias a cell may write (for "did you mean" and docs)."""
         out = [op.name for op in self._ops.values() if op.searchable or not searchable]
-        out += [a for a, (n, _) in self._aliases.items() if self._ops[n].searchable or not searchable]
+        out += [
+            a for a, (n, _) in self._aliases.items() if self._ops[n].searchable or not searchable
+        ]
         return sorted(out)
 
 

@@ -1,0 +1,268 @@
+"""The ``nasgen`` command line (click). Calls ``nasgen.api`` only; the one place that prints.
+
+Pipeline stage: user interface, the top layer.
+
+A user error (any ``NasgenError``) prints its diagnostic and exits 1; any other exception is a
+bug in nasgen and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from nasgen import __version__
+from nasgen.api import Analysis, CompileOptions, analyze, load_source
+from nasgen.dsl import bundled_names, parse
+from nasgen.dsl.network import KEYS
+from nasgen.errors import NasgenError
+from nasgen.ops import OPS
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NasgenError as err:
+            click.echo(str(err), err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _human(n: int) -> str:
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(n)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _summary_dict(a: Analysis) -> dict[str, Any]:
+    spec, report = a.arch.network, a.cost
+    return {
+        "name": a.module.name,
+        "file": a.source.path,
+        "convention": a.arch.convention.name,
+        "network": spec.as_dict(),
+        "input": [spec.input_channels, spec.input_size, spec.input_size],
+        "params": report.params,
+        "macs": report.macs,
+        "aux_params": report.aux_params,
+        "aux_macs": report.aux_macs,
+        "stages": [
+            {
+                "stage": s.stage,
+                "cells": s.cells,
+                "shape": list(s.shape),
+                "params": s.params,
+                "macs": s.macs,
+            }
+            for s in report.stages
+        ],
+        "ir_nodes": len(a.graph),
+    }
+
+
+def _summary_table(a: Analysis) -> str:
+    spec, report = a.arch.network, a.cost
+    rows = [("stage", "cells", "output", "params", "MACs")]
+    rows += [
+        (s.stage, str(s.cells or ""), _shape(s.shape), f"{s.params:,}", _human(s.macs))
+        for s in report.stages
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    fmt = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
+    lines = [
+        f"{a.module.name or a.source.path}  ({a.arch.convention.name} convention, "
+        f"N={spec.n_cells}, F={spec.num_filters}, {spec.input_channels}x{spec.input_size}x{spec.input_size}, "
+        f"{spec.classes} classes)",
+        fmt.format(*rows[0]),
+        *(fmt.format(*r) for r in rows[1:]),
+        f"total: {report.params:,} params, {report.macs:,} MACs ({_human(report.macs)})"
+        + (
+            f"; auxiliary head: {report.aux_params:,} params (not in total)"
+            if report.aux_params
+            else ""
+        ),
+    ]
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="nasgen")
+def main() -> None:
+    r"""nasgen: NAS architectures as reviewable .cell text files.
+
+    Parse, validate and cost published cells (NASNet-A, DARTS, ...) without any framework,
+    and (from later releases) build PyTorch modules and ONNX graphs from them.
+
+    \b
+    Examples:
+      nasgen compile nasnet_a.cell --N 4 --F 44
+      nasgen compile darts_v2 --variant imagenet --json
+      nasgen check my_cells/*.cell
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
+@_user_errors
+def check(files: tuple[str, ...], quiet: bool) -> None:
+    r"""Validate .cell FILES (and every variant they define); exit 1 on any error.
+
+    Each file is parsed, resolved, lowered to the IR with its own network settings and every
+    `variant`, and validated (shapes, dangling states, sizes). Diagnostics point at
+    file:line:col.
+
+    \b
+    Example:
+      nasgen check genotypes/*.cell
+    """
+    failed = 0
+    for file in files:
+        try:
+            text = load_source(file)
+            module = parse(text)
+            variants = [None, *(v.name for v in module.variants)]
+            counts = [analyze(text, CompileOptions(variant=v)).cost.params for v in variants]
+        except NasgenError as err:
+            failed += 1
+            click.echo(str(err), err=True)
+            continue
+        if not quiet:
+            shown = ", ".join(
+                f"{v or 'default'} {_human(c)}" for v, c in zip(variants, counts, strict=True)
+            )
+            click.echo(f"{text.path}: ok ({shown} params)")
+    if failed:
+        click.echo(f"{failed} of {len(files)} file(s) failed", err=True)
+        sys.exit(1)
+
+
+def _parse_set(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[Any, ...]:
+    out = []
+    for text in values:
+        if "=" not in text:
+            raise click.BadParameter(f"{text!r} is not KEY=VALUE")
+        out.append(CompileOptions.parse_setting(text))
+    return tuple(out)
+
+
+@main.command(name="compile")
+@click.argument("source")
+@click.option(
+    "--N",
+    "n_cells",
+    type=click.IntRange(min=1),
+    help="Normal cells per stage (NASNet's N in N @ P).",
+)
+@click.option(
+    "--F", "num_filters", type=click.IntRange(min=1), help="Filters of the first stage (DARTS C)."
+)
+@click.option(
+    "--variant", help="Apply a `variant NAME { ... }` block of the file first (e.g. large, cifar)."
+)
+@click.option("--reductions", type=click.IntRange(min=0), help="Number of reductions (stages - 1).")
+@click.option("--classes", type=click.IntRange(min=1), help="Number of classes.")
+@click.option("--input-size", type=click.IntRange(min=1), help="Input height = width.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    callback=_parse_set,
+    metavar="KEY=VALUE",
+    help="Override any network key (repeatable), e.g. --set stem_multiplier=3.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_user_errors
+def compile_(
+    source: str,
+    n_cells: int | None,
+    num_filters: int | None,
+    variant: str | None,
+    reductions: int | None,
+    classes: int | None,
+    input_size: int | None,
+    settings: tuple[tuple[str, Any], ...],
+    as_json: bool,
+) -> None:
+    r"""Compile SOURCE (a .cell path or a bundled name) and print its size, stage by stage.
+
+    The summary (shapes, parameters, multiply-accumulates per stage; the auxiliary head apart)
+    comes from the IR alone: no framework is imported. Values given here override the file's
+    network block, after --variant.
+
+    \b
+    Examples:
+      nasgen compile nasnet_a.cell --N 4 --F 44
+      nasgen compile nasnet_a.cell --variant large --json
+      nasgen compile darts_v2.cell --N 6 --F 36 --set drop_path=0.3
+    """
+    extra = [
+        (k, v)
+        for k, v in (("reductions", reductions), ("classes", classes), ("input_size", input_size))
+        if v is not None
+    ]
+    options = CompileOptions(n_cells, num_filters, variant, tuple(extra) + settings)
+    result = analyze(source, options)
+    if as_json:
+        click.echo(json.dumps(_summary_dict(result), indent=2))
+    else:
+        click.echo(_summary_table(result))
+
+
+@main.command(name="list")
+def list_() -> None:
+    r"""List the bundled genotypes (usable by name from any directory).
+
+    \b
+    Example:
+      nasgen list
+    """
+    for name in bundled_names():
+        click.echo(name)
+
+
+@main.command()
+def ops() -> None:
+    r"""List the ops a cell may use, with their aliases and parameters.
+
+    \b
+    Example:
+      nasgen ops
+    """
+    for op in OPS:
+        if not op.searchable:
+            continue
+        params = ", ".join(
+            f"{k}" + (f" in {list(p.choices)}" if p.choices else "") for k, p in op.params.items()
+        )
+        aliases = ", ".join(op.aliases)
+        click.echo(f"{op.name}({params})" if params else op.name)
+        click.echo(f"    {op.doc}")
+        if aliases:
+            click.echo(f"    aliases: {aliases}")
+    click.echo("\nnetwork keys:")
+    for key, spec in KEYS.items():
+        click.echo(f"  {key}: {spec.doc}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
