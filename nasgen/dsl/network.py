@@ -157,14 +157,14 @@ def coerce(
         hint = did_you_mean(str(typed), spec.choices) or f"one of: {', '.join(spec.choices)}"
         raise DslSemanticError("E209", f"`{key}` cannot be {typed!r}{where}", span, hint)
     is_number = isinstance(typed, int | float) and not isinstance(typed, bool)
-    if is_number and spec.low is not None and spec.high is not None:
-        if not spec.low <= typed <= spec.high:  # type: ignore[operator]
-            raise DslSemanticError(
-                "E217",
-                f"`{key}` = {typed} is out of range{where}",
-                span,
-                f"{spec.doc}; allowed {spec.low:g} to {spec.high:g}",
-            )
+    low, high = spec.low, spec.high
+    if is_number and low is not None and high is not None and not low <= typed <= high:  # type: ignore[operator]
+        raise DslSemanticError(
+            "E217",
+            f"`{key}` = {typed} is out of range{where}",
+            span,
+            f"{spec.doc}; allowed {low:g} to {high:g}",
+        )
     return typed
 
 

@@ -40,6 +40,9 @@ from nasgen.ops import OPS
 
 __all__ = ["LANGUAGE_VERSION", "parse", "parse_text"]
 
+_Node = Any
+"""A lark tree child: Tree or Token (lark's own types are too loose to narrow usefully)."""
+
 LANGUAGE_VERSION = 1
 
 _TERMINAL_NAMES = {
@@ -91,7 +94,8 @@ def _syntax_error(source: SourceText, err: lark.exceptions.UnexpectedInput) -> D
         return DslSyntaxError("E102", "unexpected end of file", _end_span(source), hint)
     if isinstance(err, lark.exceptions.UnexpectedCharacters):
         span = SourceSpan(source, err.line, err.column, 1)
-        char = source.text[err.pos_in_stream] if err.pos_in_stream < len(source.text) else "?"
+        pos = err.pos_in_stream or 0
+        char = source.text[pos] if pos < len(source.text) else "?"
         return DslSyntaxError("E101", f"unexpected character {char!r}", span)
     assert isinstance(err, lark.exceptions.UnexpectedToken)
     tok = err.token
@@ -129,12 +133,12 @@ class _Builder:
     def __init__(self, source: SourceText) -> None:
         self.source = source
 
-    def span(self, node: Tree | Token) -> SourceSpan:
+    def span(self, node: _Node) -> SourceSpan:
         if isinstance(node, Token):
             return _token_span(self.source, node)
         return _meta_span(self.source, node.meta)
 
-    def module(self, tree: Tree) -> Module:
+    def module(self, tree: _Node) -> Module:
         header, *statements = tree.children
         version_tok = header.children[0]
         if int(version_tok) != LANGUAGE_VERSION:
@@ -144,7 +148,7 @@ class _Builder:
                 self.span(version_tok),
                 f"this nasgen reads `nasgen {LANGUAGE_VERSION}` files",
             )
-        seen: dict[str, Tree] = {}
+        seen: dict[str, _Node] = {}
         name = source = None
         convention = network = None
         cells: list[CellDef] = []
@@ -192,7 +196,7 @@ class _Builder:
         assert isinstance(value, str)
         return value
 
-    def value(self, tree: Tree) -> Value:
+    def value(self, tree: _Node) -> Value:
         tok = tree.children[0]
         assert isinstance(tok, Token)
         if tree.data == "int_value":
@@ -206,27 +210,28 @@ class _Builder:
             return self.string(tok)
         return Ident(str(tok))
 
-    def setting(self, tree: Tree) -> Setting:
+    def setting(self, tree: _Node) -> Setting:
         key, value = tree.children
         return Setting(str(key), self.value(value), self.span(tree), self.span(value))
 
-    def settings(self, tree: Tree) -> tuple[Setting, ...]:
+    def settings(self, tree: _Node) -> tuple[Setting, ...]:
         out = [self.setting(child) for child in tree.children]
         first: dict[str, Setting] = {}
         for s in out:
             if s.key in first:
-                line = first[s.key].span.line if first[s.key].span else "?"
+                earlier = first[s.key].span
+                line = earlier.line if earlier is not None else "?"
                 raise DslSemanticError(
                     "E211", f"`{s.key}` is set twice", s.span, f"first set on line {line}"
                 )
             first[s.key] = s
         return tuple(out)
 
-    def ref(self, tree: Tree) -> StateRef:
+    def ref(self, tree: _Node) -> StateRef:
         tok = tree.children[0]
         return StateRef(str(tok), self.span(tok))
 
-    def cell(self, tree: Tree) -> CellDef:
+    def cell(self, tree: _Node) -> CellDef:
         name_tok, state_list, *rest = tree.children
         inputs = tuple(StateRef(str(t), self.span(t)) for t in state_list.children)
         blocks = tuple(self.block(t) for t in rest if t.data == "block")
@@ -235,7 +240,7 @@ class _Builder:
             str(name_tok), inputs, blocks, outputs[0] if outputs else None, self.span(tree)
         )
 
-    def block(self, tree: Tree) -> Block:
+    def block(self, tree: _Node) -> Block:
         name_tok, call = tree.children
         op_name = str(call.children[0])
         op = OPS.lookup(op_name)
@@ -270,7 +275,7 @@ class _Builder:
             out.append(self.op_call(arg))
         return tuple(out)
 
-    def op_call(self, call: Tree) -> OpCall:
+    def op_call(self, call: _Node) -> OpCall:
         name_tok, *args = call.children
         refs = [a for a in args if a.data == "ref"]
         params = tuple(self.setting(a) for a in args if a.data == "kwarg")
@@ -285,7 +290,7 @@ class _Builder:
             )
         return OpCall(str(name_tok), self.ref(refs[0]), params, self.span(call))
 
-    def output(self, tree: Tree) -> Output:
+    def output(self, tree: _Node) -> Output:
         target = tree.children[0]
         if target.data == "ref":
             return Output(None, (self.ref(target),), self.span(tree))
