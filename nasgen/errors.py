@@ -41,7 +41,7 @@ class SourceText:
 
     def line(self, lineno: int) -> str:
         """Return line ``lineno`` (1-based) without its newline, or '' when out of range."""
-        lines = self.text.splitlines()
+        lines = self.text.split("\n")  # the grammar's only line break (input is normalised)
         if 1 <= lineno <= len(lines):
             return lines[lineno - 1]
         return ""
@@ -69,7 +69,7 @@ class SourceSpan:
     def render_excerpt(self) -> str:
         """The source line with a ``^~~~`` underline, as in mypy ``--pretty``."""
         text = self.source.line(self.line).expandtabs(1)
-        if not text and self.line > len(self.source.text.splitlines()):
+        if not text and self.line > self.source.text.count("\n") + 1:
             return ""
         gutter = str(self.line)
         pad = " " * len(gutter)

@@ -104,6 +104,7 @@ class ConventionDef:
     preset: str
     rules: tuple[Setting, ...] = ()
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
+    preset_span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

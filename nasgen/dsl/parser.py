@@ -81,7 +81,9 @@ def _meta_span(source: SourceText, meta: Any) -> SourceSpan:
 
 
 def _end_span(source: SourceText) -> SourceSpan:
-    lines = source.text.splitlines() or [""]
+    lines = source.text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
     return SourceSpan(source, len(lines), len(lines[-1]) + 1)
 
 
@@ -141,7 +143,7 @@ class _Builder:
     def module(self, tree: _Node) -> Module:
         header, *statements = tree.children
         version_tok = header.children[0]
-        if int(version_tok) != LANGUAGE_VERSION:
+        if self.integer(version_tok) != LANGUAGE_VERSION:
             raise DslSyntaxError(
                 "E107",
                 f"unsupported language version {version_tok}",
@@ -170,13 +172,22 @@ class _Builder:
                 source = self.string(st.children[0])
             elif kind == "convention_def":
                 rules = self.settings(st.children[1]) if len(st.children) > 1 else ()
-                convention = ConventionDef(str(st.children[0]), rules, self.span(st))
+                preset = st.children[0]
+                convention = ConventionDef(str(preset), rules, self.span(st), self.span(preset))
             elif kind == "network_def":
                 network = NetworkDef(self.settings(st.children[0]), self.span(st))
             elif kind == "variant_def":
                 variant = VariantDef(
                     str(st.children[0]), self.settings(st.children[1]), self.span(st)
                 )
+                earlier = next((v for v in variants if v.name == variant.name), None)
+                if earlier is not None:
+                    raise DslSemanticError(
+                        "E211",
+                        f"variant {variant.name!r} is defined twice",
+                        self.span(st),
+                        f"first defined on line {earlier.span.line if earlier.span else '?'}",
+                    )
                 variants.append(variant)
             else:
                 cells.append(self.cell(st))
@@ -191,16 +202,29 @@ class _Builder:
             self.span(tree),
         )
 
+    def integer(self, tok: Token) -> int:
+        if len(str(tok).lstrip("-")) > 30:
+            raise DslSyntaxError(
+                "E110", f"integer {str(tok)[:12]}... is out of range", self.span(tok)
+            )
+        return int(tok)
+
     def string(self, tok: Token) -> str:
         value = json.loads(str(tok))
         assert isinstance(value, str)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DslSyntaxError(
+                "E109", "string holds an unpaired surrogate escape", self.span(tok)
+            ) from None
         return value
 
     def value(self, tree: _Node) -> Value:
         tok = tree.children[0]
         assert isinstance(tok, Token)
         if tree.data == "int_value":
-            return int(tok)
+            return self.integer(tok)
         if tree.data == "float_value":
             value = float(tok)
             if not math.isfinite(value):
@@ -215,7 +239,9 @@ class _Builder:
         return Setting(str(key), self.value(value), self.span(tree), self.span(value))
 
     def settings(self, tree: _Node) -> tuple[Setting, ...]:
-        out = [self.setting(child) for child in tree.children]
+        return self.unique([self.setting(child) for child in tree.children])
+
+    def unique(self, out: list[Setting]) -> tuple[Setting, ...]:
         first: dict[str, Setting] = {}
         for s in out:
             if s.key in first:
@@ -246,7 +272,8 @@ class _Builder:
         op = OPS.lookup(op_name)
         args = call.children[1:]
         if op is not None and op[0].combine:
-            return Block(str(name_tok), op_name, self.operands(op_name, args), self.span(tree))
+            operands = self.operands(op_name, args, self.span(call.children[0]))
+            return Block(str(name_tok), op_name, operands, self.span(tree))
         has_calls = any(isinstance(a, Tree) and a.data == "call" for a in args)
         if op is None and has_calls:
             hint = did_you_mean(op_name, [d.name for d in OPS if d.combine])
@@ -258,10 +285,10 @@ class _Builder:
             )
         return Block(str(name_tok), None, (self.op_call(call),), self.span(tree))
 
-    def operands(self, combine: str, args: list[Any]) -> tuple[OpCall, ...]:
+    def operands(self, combine: str, args: list[Any], span: SourceSpan) -> tuple[OpCall, ...]:
         if not args:
             raise DslSemanticError(
-                "E210", f"{combine}() needs at least one operand", hint="e.g. add(skip_connect(h))"
+                "E210", f"{combine}() needs at least one operand", span, "e.g. add(skip_connect(h))"
             )
         out = []
         for arg in args:
@@ -278,7 +305,7 @@ class _Builder:
     def op_call(self, call: _Node) -> OpCall:
         name_tok, *args = call.children
         refs = [a for a in args if a.data == "ref"]
-        params = tuple(self.setting(a) for a in args if a.data == "kwarg")
+        params = self.unique([self.setting(a) for a in args if a.data == "kwarg"])
         nested = [a for a in args if a.data == "call"]
         if nested or len(refs) != 1:
             got = "an op call" if nested else f"{len(refs)} states"

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from nasgen.dsl.ast import Block, CellDef, ConventionDef, Ident, Module, OpCall, Setting, StateRef
 from nasgen.dsl.network import KEYS, NetworkSpec, apply_settings, coerce
 from nasgen.dsl.options import CompileOptions
+from nasgen.dsl.printer import print_value
 from nasgen.errors import DslSemanticError, SourceSpan, did_you_mean
 from nasgen.ops import OPS, PRESETS, RULES, Attrs, Convention, OpDef, ParamValue
 
@@ -88,7 +89,8 @@ def _convention(conv: ConventionDef | None) -> Convention:
     preset = PRESETS.get(conv.preset)
     if preset is None:
         hint = did_you_mean(conv.preset, PRESETS) or f"one of: {', '.join(PRESETS)}"
-        raise DslSemanticError("E219", f"unknown convention {conv.preset!r}", conv.span, hint)
+        span = conv.preset_span or conv.span
+        raise DslSemanticError("E219", f"unknown convention {conv.preset!r}", span, hint)
     overrides: dict[str, str | int | bool] = {}
     for rule in conv.rules:
         spec = RULES.get(rule.key)
@@ -105,13 +107,14 @@ def _convention(conv: ConventionDef | None) -> Convention:
             value = {"true": True, "false": False}.get(raw.name, raw.name)
         elif isinstance(raw, int):
             value = raw
-        if value not in spec.choices:
+        # `True == 1` in Python: compare types too, so `sep_conv_repeats = true` is refused.
+        if not any(type(value) is type(c) and value == c for c in spec.choices):
             shown = ", ".join(
                 str(c).lower() if isinstance(c, bool) else str(c) for c in spec.choices
             )
             raise DslSemanticError(
                 "E209",
-                f"convention rule `{rule.key}` cannot be {raw!r}",
+                f"convention rule `{rule.key}` cannot be {print_value(raw)}",
                 rule.value_span,
                 f"one of: {shown}",
             )
@@ -133,7 +136,10 @@ def _param_value(op: OpDef, s: Setting) -> ParamValue:
     if value is None or (spec.choices is not None and value not in spec.choices):
         allowed = ", ".join(map(str, spec.choices)) if spec.choices else spec.kind.__name__
         raise DslSemanticError(
-            "E207", f"{op.name}: `{s.key}` cannot be {raw!r}", s.value_span, f"allowed: {allowed}"
+            "E207",
+            f"{op.name}: `{s.key}` cannot be {print_value(raw)}",
+            s.value_span,
+            f"allowed: {allowed}",
         )
     return value
 

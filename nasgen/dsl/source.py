@@ -32,6 +32,7 @@ def decode_source(data: bytes, path: str) -> SourceText:
             f"{MAX_SOURCE_BYTES:,} bytes",
             hint="is this really a .cell file?",
         )
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark is not content
     if b"\0" in data:
         raise DslSyntaxError("E104", f"{path}: binary file (contains NUL bytes), not a .cell file")
     try:
@@ -45,7 +46,9 @@ def decode_source(data: bytes, path: str) -> SourceText:
             span,
             hint="save the file as UTF-8",
         ) from None
-    text = text.removeprefix("\ufeff")
+    # Lark counts lines by "\n"; CRLF and old CR-only files are normalised so that comments end
+    # and columns stay what the user sees.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DslSyntaxError(
             "E105", f"{path}: empty file", hint="a .cell file starts with `nasgen 1`"

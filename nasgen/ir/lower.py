@@ -37,7 +37,15 @@ class _Stacker:
         self.index = 0
 
     def filters(self, scale: Fraction) -> int:
-        return int(self.spec.num_filters * scale)
+        width = int(self.spec.num_filters * scale)
+        if width < 1:
+            raise IRValidationError(
+                "E311",
+                f"F = {self.spec.num_filters} scaled by {scale} leaves {width} filters",
+                self.arch.network_span("F"),
+                f"F must be at least {int(1 / scale) if scale < 1 else 1} here",
+            )
+        return width
 
     def cell(
         self, name: str, prefix: str, stage: str, stride: int, scale: Fraction, h_prev: str | None
@@ -123,7 +131,8 @@ class _Stacker:
         for stage in range(spec.reductions + 1):
             if stage > 0:
                 scale *= spec.filter_growth
-                place = Place(f"reduce{stage}", "reduction", f"cells.{self.index}")
+                span = self.arch.network_span("reduction_mode")
+                place = Place(f"reduce{stage}", "reduction", f"cells.{self.index}", span=span)
                 attrs = Attrs.of(c_out=self.filters(scale), stride=2)
                 src = self.history[-1]
                 assert src is not None

@@ -86,7 +86,8 @@ def _block(
         ctx = ExpandContext(src.shape[0], use.filters, stride, conv)
         assert rop.op.expand is not None
         op_id = base if block.combine is None else f"{base}.{rop.slot}"
-        place = Place(use.stage, "op", use.prefix, block.name, rop.call.span)
+        span = rop.call.span if block.combine is not None else block.ast.span
+        place = Place(use.stage, "op", use.prefix, block.name, span)
         last = src.id
         for step in rop.op.expand(rop.params, ctx):
             node_id = f"{op_id}.{step.suffix}" if step.suffix else op_id

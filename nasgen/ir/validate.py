@@ -49,17 +49,23 @@ def _check_dangling(graph: IRGraph) -> None:
     needed: set[str] = set()
     for out in graph.outputs():
         needed |= nx.ancestors(graph.g, out) | {out}
-    for node in graph.nodes():
-        if node.id in needed:
-            continue
-        what = f"state {node.block!r}" if node.block else f"node {node.id}"
-        where = f" of {node.cell}" if node.cell else ""
-        raise IRValidationError(
-            "E305",
-            f"{what}{where} is computed but never read nor output",
-            node.span,
-            "list it in the cell's output, or remove the block",
-        )
+    # NOTE: [Unread cell inputs] TF `_cell_base` and DARTS `preprocess0/1` build the input
+    # projections whether or not a block reads them, and their weights count in the published
+    # sizes; so an unread input is legal and its projection stays (inference passes may drop it).
+    dangling = [n for n in graph.nodes() if n.id not in needed and n.role != "preprocess"]
+    if not dangling:
+        return
+    # Report the state itself (the block's own node, whose span is the block), not its first op.
+    states = [n for n in dangling if n.cell and n.block and n.id == f"{n.cell}.{n.block}"]
+    node = (states or dangling)[0]
+    what = f"state {node.block!r}" if node.block else f"node {node.id}"
+    where = f" of {node.cell}" if node.cell else ""
+    raise IRValidationError(
+        "E305",
+        f"{what}{where} is computed but never read nor output",
+        node.span,
+        "list it in the cell's output, or remove the block",
+    )
 
 
 def validate(graph: IRGraph) -> CostReport:

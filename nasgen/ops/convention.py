@@ -60,10 +60,6 @@ RULES: Mapping[str, Rule] = MappingProxyType(
             "conv_3x3, conv_1x7_7x1, conv_1x3_3x1 and dilated_conv run at F/4 (3F/8 for 1x3) "
             "between 1x1 convs (TF-TPU AmoebaNet)",
         ),
-        "head_relu": Rule(
-            (True, False),
-            "ReLU before the final global pooling (TF) or not (DARTS)",
-        ),
         "padding": Rule(
             ("symmetric", "tf_same"),
             "stride-2 padding: symmetric (PyTorch) or TF SAME (extra row/column at bottom/right); "
@@ -85,7 +81,6 @@ class Convention:
     first_prev: str
     output_adapt: str
     bottleneck_convs: bool
-    head_relu: bool
     padding: str
 
     def with_rules(self, overrides: Mapping[str, str | int | bool]) -> Convention:
@@ -106,7 +101,6 @@ _TF_SLIM = Convention(
     first_prev="raw",
     output_adapt="factorized_reduce",
     bottleneck_convs=False,
-    head_relu=True,
     padding="tf_same",
 )
 
@@ -119,7 +113,6 @@ _DARTS = Convention(
     first_prev="projected",
     output_adapt="none",
     bottleneck_convs=False,
-    head_relu=False,
     padding="symmetric",
 )
 
