@@ -34,7 +34,7 @@ CLASS_OF = {"1": DslSyntaxError, "2": DslSemanticError, "3": IRValidationError}
 
 # Every code a .cell file can trigger (E220, an unknown --variant, comes from options only).
 FILE_CODES = {
-    *("E100", "E101", "E102", "E107", "E110"),
+    *("E100", "E101", "E102", "E107", "E109", "E110"),
     *(f"E2{n:02d}" for n in range(1, 20)),
     *("E222", "E223"),
     *("E302", "E303", "E305", "E306", "E308", "E310", "E311"),

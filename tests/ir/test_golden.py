@@ -20,7 +20,10 @@ CASES = {
     "nasnet_a_small": ("nasnet_a", CompileOptions(n_cells=1, num_filters=8)),
     "nasnet_a_cifar_small": ("nasnet_a", CompileOptions(n_cells=1, num_filters=8, variant="cifar")),
     "darts_v2_small": ("darts_v2", CompileOptions(n_cells=1, num_filters=8)),
-    "darts_v2_imagenet_small": ("darts_v2", CompileOptions(n_cells=1, num_filters=8, variant="imagenet")),
+    "darts_v2_imagenet_small": (
+        "darts_v2",
+        CompileOptions(n_cells=1, num_filters=8, variant="imagenet"),
+    ),
 }
 
 
