@@ -1,8 +1,21 @@
 """nasgen: a declarative genotype compiler for neural architecture search.
 
-Importing ``nasgen`` imports neither torch nor onnx (see ``nasgen.api`` for the pipeline).
+``import nasgen`` imports neither torch nor onnx; ``nasgen.compile``, ``nasgen.save`` and
+``nasgen.load`` import the PyTorch backend when first called.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "compile", "load", "save"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("compile", "load", "save"):
+        from nasgen import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'nasgen' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nasgen.dsl import (
     Architecture,
@@ -19,11 +20,24 @@ from nasgen.dsl import (
     read_source,
     resolve,
 )
+from nasgen.dsl.ast import Ident, Value
+from nasgen.dsl.printer import print_module
 from nasgen.dsl.source import decode_source
 from nasgen.errors import SourceText
 from nasgen.ir import CostReport, IRGraph, lower, validate
 
-__all__ = ["Analysis", "CompileOptions", "analyze", "load_source", "parse_source"]
+__all__ = [
+    "Analysis",
+    "CompileOptions",
+    "analyze",
+    "build",
+    "compile",
+    "load",
+    "load_source",
+    "options_for",
+    "parse_source",
+    "save",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +83,92 @@ def analyze(source: str | Path | SourceText, options: CompileOptions | None = No
     graph = lower(arch)
     report = validate(graph)
     return Analysis(text, module, arch, graph, report)
+
+
+def _as_value(value: object) -> Value:
+    if isinstance(value, bool):
+        return Ident("true" if value else "false")
+    if isinstance(value, str):
+        return Ident(value)
+    assert isinstance(value, int | float)
+    return value
+
+
+def options_for(
+    *,
+    N: int | None = None,
+    F: int | None = None,
+    variant: str | None = None,
+    **settings: object,
+) -> CompileOptions:
+    """``CompileOptions`` from keyword arguments (``N``, ``F``, ``variant``, any network key)."""
+    pairs = tuple((key, _as_value(value)) for key, value in settings.items())
+    return CompileOptions(N, F, variant, pairs)
+
+
+def compile(
+    source: str | Path,
+    *,
+    N: int | None = None,
+    F: int | None = None,
+    seed: int | None = None,
+    variant: str | None = None,
+    **settings: object,
+) -> Any:
+    """Compile a .cell source (path, bundled name or DSL text) to a trainable ``nn.Module``.
+
+    Args:
+        source: a path, a bundled genotype name (``"nasnet_a.cell"``) or DSL text.
+        N: normal cells per stage (overrides the file).
+        F: filters of the first stage (overrides the file).
+        seed: seed for the initial weights (same seed, same weights).
+        variant: a ``variant`` block of the file to apply first.
+        **settings: any other network key, e.g. ``classes=10``, ``aux_head="none"``.
+
+    Returns:
+        A ``nasgen.backends.torch.NasgenNet``; ``model.nasgen_source`` holds the canonical
+        genotype text and ``model.nasgen_options`` the network settings it was built with.
+
+    """
+    return build(analyze(source, options_for(N=N, F=F, variant=variant, **settings)), seed)
+
+
+def build(result: Analysis, seed: int | None = None) -> Any:
+    """The PyTorch module of an analysed architecture (see ``compile``)."""
+    from nasgen.backends.torch import build_module
+
+    text = print_module(result.module)
+    return build_module(result.graph, text, result.arch.network.as_dict(), seed)
+
+
+def save(module: Any, path: str | Path) -> Path:
+    """Write a compiled module to a safetensors checkpoint with its genotype text and options."""
+    from nasgen import __version__
+    from nasgen.backends.torch import write_checkpoint
+
+    return write_checkpoint(module, module.nasgen_source, module.nasgen_options, __version__, path)
+
+
+def load(path: str | Path) -> Any:
+    """Rebuild a module from a checkpoint written by ``save`` and load its weights.
+
+    The checkpoint is safetensors: tensors and text metadata, never unpickled.
+    """
+    from nasgen.backends.torch import build_module, read_checkpoint
+
+    tensors, text, options = read_checkpoint(path)
+    result = analyze(
+        decode_source(text.encode("utf-8"), f"{path}#nasgen.source"), options_for(**options)
+    )
+    module = build_module(result.graph, text, result.arch.network.as_dict())
+    missing, unexpected = module.load_state_dict(tensors, strict=False)
+    if missing or unexpected:
+        from nasgen.errors import BackendError
+
+        raise BackendError(
+            "E504",
+            f"{path}: weights do not match the genotype "
+            f"({len(missing)} missing, {len(unexpected)} unexpected, e.g. "
+            f"{(list(missing) + list(unexpected))[0]})",
+        )
+    return module

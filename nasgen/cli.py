@@ -12,12 +12,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from nasgen import __version__
-from nasgen.api import Analysis, CompileOptions, analyze, load_source
+from nasgen.api import Analysis, CompileOptions, analyze, build, load_source, save
 from nasgen.dsl import bundled_names, parse
 from nasgen.dsl.network import KEYS
 from nasgen.errors import NasgenError
@@ -191,6 +192,15 @@ def _parse_set(
     help="Override any network key (repeatable), e.g. --set stem_multiplier=3.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also build the PyTorch module and write it as a safetensors checkpoint "
+    "(weights + genotype text + options). Loads with nasgen.load(PATH).",
+)
+@click.option("--seed", type=int, help="Seed for the initial weights (with -o).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_user_errors
 def compile_(
     source: str,
@@ -202,6 +212,9 @@ def compile_(
     input_size: int | None,
     settings: tuple[tuple[str, Any], ...],
     as_json: bool,
+    output: Path | None,
+    seed: int | None,
+    force: bool,
 ) -> None:
     r"""Compile SOURCE (a .cell path or a bundled name) and print its size, stage by stage.
 
@@ -214,6 +227,7 @@ def compile_(
       nasgen compile nasnet_a.cell --N 4 --F 44
       nasgen compile nasnet_a.cell --variant large --json
       nasgen compile darts_v2.cell --N 6 --F 36 --set drop_path=0.3
+      nasgen compile darts_v2.cell --seed 0 -o darts_v2.safetensors
     """
     extra = [
         (k, v)
@@ -222,10 +236,16 @@ def compile_(
     ]
     options = CompileOptions(n_cells, num_filters, variant, tuple(extra) + settings)
     result = analyze(source, options)
+    if output is not None and output.exists() and not force:
+        raise NasgenError("E505", f"{output} exists; pass --force to overwrite it")
     if as_json:
         click.echo(json.dumps(_summary_dict(result), indent=2))
     else:
         click.echo(_summary_table(result))
+    if output is not None:
+        written = save(build(result, seed), output)
+        size = written.stat().st_size
+        click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
 
 
 @main.command(name="list")

@@ -103,6 +103,10 @@ class IRGraph:
         """Ids of the nodes reading ``node_id``, sorted."""
         return sorted(self.g.successors(node_id))
 
+    def ancestors(self, node_id: str) -> set[str]:
+        """Ids of every node ``node_id`` depends on."""
+        return set(nx.ancestors(self.g, node_id))
+
     def outputs(self) -> list[str]:
         """The network outputs: the classifier, then the auxiliary head if any."""
         return [self.output] + ([self.aux_output] if self.aux_output else [])

@@ -12,7 +12,16 @@ from types import MappingProxyType
 from nasgen.ops.geometry import conv_cost, out_size, single
 from nasgen.ops.registry import OPS, Attrs, Cost, OpDef, Shape, ShapeError
 
-__all__ = ["AUX_HEAD", "AUX_STYLES", "BATCH_NORM", "INPUT", "LINEAR", "RESNET_BLOCK", "AuxStyle"]
+__all__ = [
+    "AUX_HEAD",
+    "AUX_STYLES",
+    "BATCH_NORM",
+    "INPUT",
+    "LINEAR",
+    "RESNET_BLOCK",
+    "AuxStyle",
+    "aux_geometry",
+]
 
 
 def _input_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
@@ -82,7 +91,8 @@ AUX_STYLES: Mapping[str, AuxStyle] = MappingProxyType(
 )
 
 
-def _aux_geometry(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
+def aux_geometry(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
+    """Pooled size (h1, w1) and 768-conv kernel (kh, kw) of an aux head on ``shape``."""
     style = AUX_STYLES[attrs.get_str("style")]
     h1 = out_size(shape[1], 5, style.pool_stride, "valid")
     w1 = out_size(shape[2], 5, style.pool_stride, "valid")
@@ -104,13 +114,13 @@ def _aux_geometry(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
 
 
 def _aux_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
-    _aux_geometry(attrs, single(in_shapes))
+    aux_geometry(attrs, single(in_shapes))
     return (attrs.get_int("classes"), 1, 1)
 
 
 def _aux_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
     shape = in_shapes[0]
-    h1, w1, kh, kw = _aux_geometry(attrs, shape)
+    h1, w1, kh, kw = aux_geometry(attrs, shape)
     classes = attrs.get_int("classes")
     style = AUX_STYLES[attrs.get_str("style")]
     total = conv_cost(shape[0], 128, 1, 1, (128, h1, w1)) + Cost(256, 0)

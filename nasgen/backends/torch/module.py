@@ -1,0 +1,152 @@
+"""``NasgenNet``: an IR graph as a trainable ``nn.Module`` with readable parameter names.
+
+Pipeline stage: backend (IR -> **nn.Module**). Imports torch, ``nasgen.ir`` and the other
+``nasgen.backends.torch`` modules.
+
+NOTE: [Parameter names] Every IR node's layer sits in the module tree at its node id, so
+``cells.5.b2.left`` (a sep_conv) owns ``cells.5.b2.left.depthwise1.weight``. A node whose id
+prefixes others (the ``add`` node ``cells.5.b2``) holds them as children; pure prefixes
+(``cells``, ``cells.5``) are empty containers. The forward pass runs a flat plan in the IR's
+topological order, so the tree is for naming only.
+
+NOTE: [ScheduledDropPath] In training, the output of every non-identity op that feeds an
+``add`` is dropped per sample with probability ``drop_path x progress`` (NASNet's schedule,
+DARTS's ``drop_prob * epoch / epochs``); ``set_progress`` moves it. TF's extra scaling by
+layer depth is not applied. Eval is untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from nasgen.backends.torch.lowerings import lower_node
+from nasgen.ir import IRGraph
+
+__all__ = ["NasgenNet", "build_module", "drop_path"]
+
+
+def drop_path(x: Tensor, prob: float) -> Tensor:
+    """Zero whole samples with probability ``prob``, scaling the kept ones by 1/(1-prob)."""
+    keep = 1.0 - prob
+    mask = torch.empty((x.shape[0], 1, 1, 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+    return x * mask / keep
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    index: int
+    module: nn.Module
+    inputs: tuple[int, ...]
+    drop: bool
+    aux_only: bool
+    release: tuple[int, ...]
+
+
+class NasgenNet(nn.Module):
+    """A compiled network.
+
+    ``forward(x)`` gives logits; in training ``(logits, aux_logits)`` when the network has an
+    auxiliary head.
+
+    Attributes:
+        nasgen_source: canonical text of the .cell file it was compiled from.
+        nasgen_options: the network settings it was compiled with (DSL key -> value).
+        drop_path_prob: the final drop-path probability (network ``drop_path``).
+        aux_weight: the auxiliary loss weight (network ``aux_weight``).
+
+    """
+
+    def __init__(self, graph: IRGraph, source: str, options: Mapping[str, object]) -> None:
+        super().__init__()
+        self.nasgen_source = source
+        self.nasgen_options = dict(options)
+        self.drop_path_prob = graph.arch.network.drop_path
+        self.aux_weight = graph.arch.network.aux_weight
+        self.progress = 0.0
+        nodes = list(graph.nodes())
+        layers = {n.id: lower_node(n, graph.arch.convention) for n in nodes if n.op != "input"}
+        self._assemble(layers)
+        self._plan, self._output, self._aux = self._schedule(graph, layers)
+
+    def _assemble(self, layers: dict[str, nn.Module]) -> None:
+        for node_id in sorted(layers, key=lambda i: i.count(".")):
+            parent: nn.Module = self
+            *scopes, leaf = node_id.split(".")
+            for part in scopes:
+                child = parent._modules.get(part)
+                if child is None:
+                    child = nn.Module()
+                    parent.add_module(part, child)
+                parent = child
+            parent.add_module(leaf, layers[node_id])
+
+    @staticmethod
+    def _schedule(
+        graph: IRGraph, layers: dict[str, nn.Module]
+    ) -> tuple[list[_Step], int, int | None]:
+        nodes = list(graph.nodes())
+        index = {n.id: i for i, n in enumerate(nodes)}
+        aux_only: set[str] = set()
+        if graph.aux_output is not None:
+            main = graph.ancestors(graph.output) | {graph.output}
+            aux_only = {n.id for n in nodes if n.id not in main}
+        last_use: dict[int, int] = {}
+        for i, n in enumerate(nodes):
+            for src in n.inputs:
+                last_use[index[src]] = i
+        keep = {index[graph.output]} | ({index[graph.aux_output]} if graph.aux_output else set())
+        release: dict[int, list[int]] = {}  # step -> values it is the last reader of
+        for value, reader in last_use.items():
+            if value not in keep:
+                release.setdefault(reader, []).append(value)
+        plan = []
+        for i, n in enumerate(nodes):
+            if n.op == "input":
+                continue
+            feeds_add = any(graph.node(c).op == "add" for c in graph.consumers(n.id))
+            drop = n.role == "op" and n.op != "identity" and feeds_add
+            inputs = tuple(index[s] for s in n.inputs)
+            plan.append(
+                _Step(i, layers[n.id], inputs, drop, n.id in aux_only, tuple(release.get(i, ())))
+            )
+        aux = index[graph.aux_output] if graph.aux_output else None
+        return plan, index[graph.output], aux
+
+    def set_progress(self, progress: float) -> None:
+        """Training progress in [0, 1] (epoch / epochs): drop path rises linearly with it."""
+        self.progress = min(max(float(progress), 0.0), 1.0)
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """Logits; in training mode with an auxiliary head, ``(logits, aux_logits)``."""
+        values: dict[int, Tensor] = {0: x}
+        with_aux = self.training and self._aux is not None
+        prob = self.drop_path_prob * self.progress if self.training else 0.0
+        for step in self._plan:
+            if step.aux_only and not with_aux:
+                continue
+            out = step.module(*(values[i] for i in step.inputs))
+            if step.drop and prob > 0.0:
+                out = drop_path(out, prob)
+            values[step.index] = out
+            for i in step.release:
+                values.pop(i, None)
+        logits = values[self._output]
+        if with_aux:
+            assert self._aux is not None
+            return logits, values[self._aux]
+        return logits
+
+
+def build_module(
+    graph: IRGraph, source: str, options: Mapping[str, object], seed: int | None = None
+) -> NasgenNet:
+    """Build the module; with a seed the weights are the same on every run and machine."""
+    if seed is None:
+        return NasgenNet(graph, source, options)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return NasgenNet(graph, source, options)
