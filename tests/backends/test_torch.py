@@ -169,3 +169,18 @@ def test_loading_a_non_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     assert err.value.code == "E503"
     with pytest.raises(BackendError):
         nasgen.load(tmp_path / "missing.safetensors")
+
+
+def test_parameter_names_in_the_docs_exist() -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "torch.md").read_text()
+    names = set(re.findall(r"`([a-z_0-9]+(?:\.[a-z_0-9]+)+\.(?:weight|bias|running_mean))`", docs))
+    assert len(names) > 10
+    keys: set[str] = set()
+    with torch.device("meta"):
+        for variant in (None, "cifar"):
+            keys |= set(nasgen.compile("nasnet_a", variant=variant).state_dict())
+        for variant in (None, "imagenet"):
+            keys |= set(nasgen.compile("darts_v2", variant=variant).state_dict())
+    assert not sorted(names - keys)
