@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nasgen.api import analyze
 
-_NET = "network { N = 1  F = 8  stem = conv3x3  stem_multiplier = 3  classes = 10  input_size = 32 }"
+_NET = "network { N = 1  F = 8  stem_multiplier = 3  classes = 10  input_size = 32 }"
 
 
 def _cells(convention: str, normal_body: str) -> str:
