@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-from importlib import resources
 from typing import Any
 
 import lark
@@ -35,6 +34,7 @@ from nasgen.dsl.ast import (
     VariantDef,
 )
 from nasgen.dsl.source import decode_source
+from nasgen.dsl.tables import load_parser
 from nasgen.errors import DslSemanticError, DslSyntaxError, SourceSpan, SourceText, did_you_mean
 from nasgen.ops import OPS
 
@@ -56,8 +56,7 @@ _TERMINAL_NAMES = {
 
 @functools.cache
 def _parser() -> lark.Lark:
-    grammar = (resources.files("nasgen") / "grammar" / "nasgen.lark").read_text("utf-8")
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return load_parser()
 
 
 def _describe(terminal: str) -> str:
