@@ -73,7 +73,10 @@ def load_parser() -> lark.Lark:
         raw = (_grammar_dir() / "nasgen.tables.json").read_text("utf-8")
         data = json.loads(raw, object_hook=_decode)
         if data.get("grammar_sha256") == _digest(grammar) and data.get("lark") == lark.__version__:
-            return lark.Lark._load_from_dict(data["data"], data["memo"])
+            loaded: lark.Lark = lark.Lark._load_from_dict(  # type: ignore[no-untyped-call]
+                data["data"], data["memo"]
+            )
+            return loaded
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     return lark.Lark(grammar, **_OPTIONS)
