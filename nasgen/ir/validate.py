@@ -5,7 +5,7 @@ Pipeline stage: IR (lower -> **validate** -> passes -> validate -> backend). Imp
 
 Checks, each with its code:
   E304 the graph has a cycle (the nodes of one cycle are named, from ``nx.find_cycle``).
-  E305 a node computes a value nothing reads and no output needs (a dangling state).
+  E305 a node computes a value nothing reads (a block its cell neither reads nor outputs).
   E302 a shape has a dimension below 1; E309 a node's stored shapes disagree with its op.
   E303 the network is absurdly large (refused before any backend allocates it).
 """
@@ -46,13 +46,17 @@ def _check_nodes(graph: IRGraph) -> None:
 
 
 def _check_dangling(graph: IRGraph) -> None:
-    needed: set[str] = set()
-    for out in graph.outputs():
-        needed |= nx.ancestors(graph.g, out) | {out}
-    # NOTE: [Unread cell inputs] TF `_cell_base` and DARTS `preprocess0/1` build the input
-    # projections whether or not a block reads them, and their weights count in the published
-    # sizes; so an unread input is legal and its projection stays (inference passes may drop it).
-    dangling = [n for n in graph.nodes() if n.id not in needed and n.role != "preprocess"]
+    outputs = set(graph.outputs())
+    # NOTE: [Dead code is legal, dangling states are not] A cell that never reads one of its
+    # inputs leaves the cell that produced it computed for nothing; TF and DARTS build and count
+    # it anyway, so nasgen does too (an inference pass may remove it). What is an error is a
+    # value nothing reads at all: a block neither read nor output by its own cell. The input
+    # projections are exempt: TF `_cell_base` and DARTS `preprocess0/1` always exist.
+    dangling = [
+        n
+        for n in graph.nodes()
+        if graph.g.out_degree(n.id) == 0 and n.id not in outputs and n.role != "preprocess"
+    ]
     if not dangling:
         return
     # Report the state itself (the block's own node, whose span is the block), not its first op.
