@@ -52,7 +52,8 @@ class Analysis:
 
 
 def _looks_like_text(source: str) -> bool:
-    return "\n" in source or source.lstrip().startswith("nasgen ")
+    # A NUL cannot be in a path; such a string is (bad) text, reported as a binary file.
+    return "\n" in source or "\0" in source or source.lstrip().startswith("nasgen ")
 
 
 def load_source(source: str | Path) -> SourceText:

@@ -69,6 +69,8 @@ def read_source(path: str | Path) -> SourceText:
         raise DslSyntaxError("E108", f"{p}: no such file or bundled genotype", hint=hint) from None
     except OSError as err:
         raise DslSyntaxError("E108", f"{p}: cannot read: {err.strerror}") from None
+    except ValueError as err:  # e.g. a NUL in the path
+        raise DslSyntaxError("E108", f"{str(p)!r}: not a usable path ({err})") from None
     return decode_source(data, str(p))
 
 
