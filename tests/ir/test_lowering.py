@@ -11,8 +11,7 @@ def _cells(convention: str, normal_body: str) -> str:
     return (
         f"nasgen 1\nconvention {convention}\n"
         f"cell normal(h_prev, h) {{\n{normal_body}\n}}\n"
-        "cell reduction(h_prev, h) {\n  b1 = add(max_pool_3x3(h_prev), max_pool_3x3(h))\n}\n"
-        + _NET
+        "cell reduction(h_prev, h) {\n  b1 = add(max_pool_3x3(h_prev), max_pool_3x3(h))\n}\n" + _NET
     )
 
 
