@@ -45,6 +45,8 @@ def test_module_parameter_count_is_the_published_one(
         model = nasgen.compile(source, **options)
     assert _count(model, aux=False) == params
     assert _count(model, aux=True) == params + aux
+    assert model.count_parameters() == params
+    assert model.count_parameters(aux=True) == params + aux
 
 
 def test_nasnet_large_on_the_meta_device() -> None:

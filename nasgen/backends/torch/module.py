@@ -116,6 +116,14 @@ class NasgenNet(nn.Module):
         aux = index[graph.aux_output] if graph.aux_output else None
         return plan, index[graph.output], aux
 
+    def count_parameters(self, *, aux: bool = False) -> int:
+        """Trainable parameters, without the auxiliary head unless ``aux`` (the papers' count)."""
+        return sum(
+            p.numel()
+            for name, p in self.named_parameters()
+            if p.requires_grad and (aux or not name.startswith("aux."))
+        )
+
     def set_progress(self, progress: float) -> None:
         """Training progress in [0, 1] (epoch / epochs): drop path rises linearly with it."""
         self.progress = min(max(float(progress), 0.0), 1.0)
