@@ -186,3 +186,31 @@ def test_parameter_names_in_the_docs_exist() -> None:
         for variant in (None, "imagenet"):
             keys |= set(nasgen.compile("darts_v2", variant=variant).state_dict())
     assert not sorted(names - keys)
+
+
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_tf_same_pooling_pads_at_the_bottom_right_and_ignores_padding(kind: str) -> None:
+    from nasgen.backends.torch.layers import Pool
+
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    out = Pool(kind, 3, 2, tf_same=True)(x)
+    # TF SAME, 4 -> 2 with k=3, s=2: one padded row/column, at the end; windows are rows/cols
+    # {0,1,2} and {2,3}.
+    reduce = torch.mean if kind == "avg" else torch.amax
+    expected = torch.tensor(
+        [
+            [float(reduce(x[0, 0, r0:r1, c0:c1])) for c0, c1 in ((0, 3), (2, 4))]
+            for r0, r1 in ((0, 3), (2, 4))
+        ]
+    )
+    torch.testing.assert_close(out[0, 0], expected)
+
+
+def test_tf_same_conv_pads_at_the_bottom_right() -> None:
+    from nasgen.backends.torch.layers import TFSameConv2d
+
+    conv = TFSameConv2d(1, 1, 3, 2, 0, bias=False)
+    torch.nn.init.ones_(conv.weight)
+    x = torch.ones(1, 1, 4, 4)
+    # Windows {0,1,2} x {0,1,2} see 9 ones; the last window sees rows/cols {2,3} + padding.
+    torch.testing.assert_close(conv(x)[0, 0], torch.tensor([[9.0, 6.0], [6.0, 4.0]]))
