@@ -79,8 +79,14 @@ class Architecture:
     network_spans: Mapping[str, SourceSpan | None] = field(compare=False, repr=False)
 
     def network_span(self, key: str) -> SourceSpan | None:
-        """Span of the network setting ``key`` (or the network block, or None)."""
-        return self.network_spans.get(key) or self.network_spans.get("")
+        """Span of the network setting ``key``.
+
+        The network block when the file leaves the key to its default; None when the value came
+        from the command line or the API, so no diagnostic points at text that did not say it.
+        """
+        if key in self.network_spans:
+            return self.network_spans[key]
+        return self.network_spans.get("")
 
 
 def _convention(conv: ConventionDef | None) -> Convention:
