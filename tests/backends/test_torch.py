@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import nasgen  # noqa: E402
-from nasgen.api import analyze, build  # noqa: E402
+from nasgen.api import CompileOptions, analyze, build  # noqa: E402
 from nasgen.backends.torch import TORCH_LOWERINGS, torch_lowering  # noqa: E402
 from nasgen.errors import BackendError, NasgenError  # noqa: E402
 from nasgen.ops import OPS  # noqa: E402
@@ -47,6 +47,19 @@ def test_module_parameter_count_is_the_published_one(
     assert _count(model, aux=True) == params + aux
     assert model.count_parameters() == params
     assert model.count_parameters(aux=True) == params + aux
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n.removesuffix(".cell") for n in nasgen.dsl.bundled_names())
+)
+def test_every_bundled_genotype_and_variant_builds_to_its_static_count(name: str) -> None:
+    module = nasgen.dsl.parse(nasgen.dsl.read_bundled(name))  # type: ignore[arg-type]
+    for variant in [None, *(v.name for v in module.variants)]:
+        result = analyze(name, CompileOptions(variant=variant))
+        with torch.device("meta"):
+            model = build(result)
+        assert model.count_parameters() == result.cost.params, variant
+        assert model.count_parameters(aux=True) == result.cost.params + result.cost.aux_params
 
 
 def test_nasnet_large_on_the_meta_device() -> None:

@@ -40,9 +40,7 @@ def test_compile_json_has_the_documented_keys() -> None:
 
 
 def test_compile_overrides_apply_after_variant() -> None:
-    code, out = _run(
-        "compile", "darts_v2", "--variant", "imagenet", "--classes", "10", "--json"
-    )
+    code, out = _run("compile", "darts_v2", "--variant", "imagenet", "--classes", "10", "--json")
     assert code == 0
     data = json.loads(out)
     # 4,718,752 with 1000 classes; the classifier shrinks from 768x1000+1000 to 768x10+10.
