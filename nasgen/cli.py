@@ -20,7 +20,15 @@ import click
 from nasgen import __version__
 from nasgen.api import Analysis, CompileOptions, analyze, build, load_source, save
 from nasgen.dsl import bundled_names, parse
+from nasgen.dsl.foreign import (
+    export_darts,
+    export_nb201,
+    import_darts,
+    import_nb201,
+    split_genotypes,
+)
 from nasgen.dsl.network import KEYS
+from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
 from nasgen.ops import OPS
 
@@ -246,6 +254,76 @@ def compile_(
         written = save(build(result, seed), output)
         size = written.stat().st_size
         click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
+
+
+def _write_new(path: Path, text: str, force: bool) -> None:
+    """Write ``text`` atomically; refuse to replace an existing file unless ``force``."""
+    if path.exists() and not force:
+        raise NasgenError("E505", f"{path} exists; pass --force to overwrite it")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@main.command(name="import")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["darts", "nb201"]))
+@click.argument("source", metavar="INPUT")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@click.option("--name", help="Which Genotype of a file holding several (its variable name).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@_user_errors
+def import_(fmt: str, source: str, output: Path | None, name: str | None, force: bool) -> None:
+    r"""Turn a foreign genotype into .cell text: a DARTS-family Genotype(...) or an NB-201 string.
+
+    INPUT is a file or the string itself. DARTS strings are read as data with Python's parser,
+    never evaluated; a file may hold many `NAME = Genotype(...)` lines (choose with --name).
+    The result gets the convention and the evaluation skeleton of its source (DARTS CIFAR with
+    an `imagenet` variant; the NB-201 C=16, N=5 skeleton) and is checked before it is written.
+
+    \b
+    Examples:
+      nasgen import darts "Genotype(normal=[...], normal_concat=[2,3,4,5], ...)" -o mine.cell
+      nasgen import darts genotypes.py --name PCDARTS -o pc_darts.cell
+      nasgen import nb201 "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|...|"
+    """
+    path = Path(source)
+    text = load_source(path).text if "(" not in source and "|" not in source else source
+    if fmt == "nb201":
+        module = import_nb201(text.strip())
+    else:
+        found = split_genotypes(text)
+        if name is not None:
+            found = [g for g in found if g[0] == name]
+        if len(found) != 1:
+            names = ", ".join(str(n) for n, _ in split_genotypes(text)) or "none"
+            raise NasgenError(
+                "E123", f"{len(found)} Genotype(...) found; choose one with --name ({names})"
+            )
+        label, genotype = found[0]
+        module = import_darts(genotype, (label or "imported").lower())
+    canonical = print_module(module)
+    analyze(canonical)  # refuse to write a genotype nasgen cannot compile
+    if output is None:
+        click.echo(canonical, nl=False)
+    else:
+        _write_new(output, canonical, force)
+        click.echo(f"wrote {output}", err=True)
+
+
+@main.command(name="export")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["darts", "nb201"]))
+@click.argument("source")
+@_user_errors
+def export_(fmt: str, source: str) -> None:
+    r"""Print SOURCE's cells as a DARTS Genotype(...) or an NB-201 string.
+
+    \b
+    Examples:
+      nasgen export darts darts_v2.cell
+      nasgen export nb201 my_nb201.cell
+    """
+    module = parse(load_source(source))
+    click.echo(export_darts(module) if fmt == "darts" else export_nb201(module))
 
 
 @main.command(name="list")

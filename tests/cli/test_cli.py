@@ -99,7 +99,7 @@ def test_list_and_ops() -> None:
     assert code == 0 and "sep_conv_3x3" in out and "skip_connect" in out
 
 
-@pytest.mark.parametrize("command", ["compile", "check", "list", "ops"])
+@pytest.mark.parametrize("command", ["compile", "check", "import", "export", "list", "ops"])
 def test_every_command_help_has_an_example(command: str) -> None:
     code, out = _run(command, "--help")
     assert code == 0
