@@ -104,3 +104,12 @@ def test_cli_import_writes_a_checked_file_and_never_overwrites(tmp_path: Path) -
     exported = runner.invoke(main, ["export", "darts", str(out)])
     assert exported.exit_code == 0
     assert import_darts(exported.output.strip()) == import_darts(DARTS_V2)
+
+
+def test_bundled_nb201_cell_exports_its_source_string() -> None:
+    expected = (
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+        "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    )
+    assert export_nb201(parse(load_source("nb201_example"))) == expected
+    assert import_nb201(expected).cells == parse(load_source("nb201_example")).cells
