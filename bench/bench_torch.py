@@ -1,101 +1,157 @@
-"""PyTorch backend benchmark: build time, eval latency, a training step, and nasgen's DARTS_V2
-side by side with a hand-written one (bench/reference_darts.py) in the same run.
+"""Benchmark nasgen's PyTorch backend on CPU, side by side with a hand-written DARTS network.
+
+Measures, in one process:
+
+(a) build time of ``nasgen.compile`` for NASNet-A mobile (N=4, F=44) and DARTS_V2 CIFAR
+    (the first, cold call separately; then warm repeats interleaved with building the
+    hand-written reference network);
+(b) eval forward latency under ``torch.inference_mode``: NASNet-A mobile at 224x224 and
+    DARTS_V2 CIFAR at 32x32, batch 1 and 8;
+(c) one training step of DARTS_V2 CIFAR (forward, cross-entropy + 0.4 x auxiliary loss,
+    backward, SGD with momentum), batch 32 at 32x32, drop path off;
+(d) nasgen's DARTS_V2 against ``bench/reference_darts.py`` (written by hand from the DARTS
+    paper) for (b) and (c), interleaved in the same run (A B, B A, A B, ...), with the
+    nasgen/reference ratio taken per round and summarised by its median.
+
+Before timing, nasgen's weights are copied into the reference and both are checked to give
+the same outputs (float32 eval logits within 1e-5 with randomised BN statistics; float64
+training outputs and gradients), so the ratio compares two implementations of one function.
+
+Every figure is a median over repeats with the interquartile range (q1-q3); on a shared
+machine prefer the ratios, which come from paired, interleaved runs. Nothing is asserted on
+times.
 
 Usage::
 
-    python bench/bench_torch.py                 # table
-    python bench/bench_torch.py --quick         # smoke run
-    python bench/bench_torch.py --json out.json
-    python bench/bench_torch.py --compare mypkg.models:darts_v2   # your factory, same input
+    python bench/bench_torch.py                   # full run (about 2-3 minutes on 2 cores)
+    python bench/bench_torch.py --quick           # smoke run, few repeats
+    python bench/bench_torch.py --json bench/results/torch.json
+    python bench/bench_torch.py --threads 1
+    python bench/bench_torch.py --compare mypkg.models:make_darts   # repeatable
 
-The comparison copies nasgen's weights into the reference network and checks both compute the
-same outputs before timing them, so the ratio compares two implementations of one function.
-Timings interleave the two models (A, B, A, B, ...) and report medians; on shared machines the
-ratio is the figure to read. Nothing is asserted.
+``--compare module:function`` imports ``function`` from ``module`` (the current directory is
+on the import path) and calls it with no arguments; it must return an ``nn.Module`` that takes
+a ``(batch, 3, 32, 32)`` tensor and, like the others, returns logits in eval mode and either
+logits or ``(logits, aux_logits)`` in train mode. It is timed in (b) and (c) next to nasgen's
+DARTS_V2 and the reference, in the same interleaved rounds, and gets a ratio to the reference.
+No equivalence check is made for it. ``--compare reference_darts:ReferenceDartsCifar`` (a
+second copy of the reference) is a handy A/A control: its ratio shows the noise floor of the
+machine at that moment.
+
+The JSON file holds the machine (platform, python, torch, threads, cpu count, timestamp,
+git commit), the settings, the equivalence check and every measurement with its raw samples.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-from reference_darts import DartsCifar
+import reference_darts as refd  # noqa: E402
 
-import nasgen
+import nasgen  # noqa: E402
 
-_SEP = {"depthwise1": "1", "pointwise1": "2", "bn1": "3", "depthwise2": "5", "pointwise2": "6"}
-_SEP |= {"bn2": "7", "conv1": "a", "conv2": "b", "bn": "bn"}
-_AUX = {"proj": "features.2", "bn_proj": "features.3", "conv": "features.5", "bn": "features.6"}
+REFERENCE = "reference"
 
-
-def _ref_name(name: str, theirs: set[str]) -> str:
-    """nasgen DARTS_V2 parameter name -> reference parameter name."""
-    parts = name.split(".")
-    leaf = parts[-1]
-    if parts[0] == "stem":
-        return f"stem.{ {'conv': '0', 'bn': '1'}[parts[1]] }.{leaf}"
-    if parts[0] == "head":
-        return f"fc.{leaf}"
-    if parts[0] == "aux":
-        return f"aux.{_AUX.get(parts[1], parts[1])}.{leaf}"
-    cell, node, layer = parts[1], parts[2], parts[-2]
-    if node in ("h_prev", "h"):
-        pre = f"cells.{cell}.{'pre0' if node == 'h_prev' else 'pre1'}"
-        if f"{pre}.a.weight" in theirs:  # FactorizedReduce after a reduction
-            return f"{pre}.{_SEP[layer]}.{leaf}"
-        return f"{pre}.{ {'conv': '1', 'bn': '2'}[layer] }.{leaf}"
-    block, slot = int(node[1:]) - 1, parts[3]
-    index = 2 * block + (0 if slot == "left" else 1)
-    return f"cells.{cell}.ops.{index}.{_SEP[layer]}.{leaf}"
+# Names used by tests/backends/test_reference_parity.py.
+copy_into_reference = refd.copy_from_nasgen
+_randomise_bn = refd.randomise
 
 
-def copy_into_reference(model: nn.Module, ref: nn.Module) -> None:
-    """Load nasgen DARTS_V2 weights and BN statistics into the reference network."""
-    theirs = set(ref.state_dict())
-    mapped = {_ref_name(k, theirs): v for k, v in model.state_dict().items()}
-    missing, unexpected = sorted(theirs - set(mapped)), sorted(set(mapped) - theirs)
-    if missing or unexpected:
-        raise SystemExit(
-            f"weight mapping failed: missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
-    ref.load_state_dict(mapped)
+@dataclass(frozen=True)
+class Settings:
+    """How many runs each measurement gets."""
+
+    build_repeat: int
+    build_warmup: int
+    eval_repeat: int
+    eval_warmup: int
+    nasnet_b8_repeat: int
+    train_repeat: int
+    train_warmup: int
 
 
-def _randomise_bn(model: nn.Module, seed: int) -> None:
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+FULL = Settings(7, 1, 21, 3, 7, 9, 2)
+QUICK = Settings(2, 0, 3, 1, 2, 2, 1)
 
 
-def _median_ms(fns: list[Callable[[], object]], repeat: int, warmup: int) -> list[float]:
-    for fn in fns:
-        for _ in range(warmup):
+@dataclass
+class Row:
+    """One measurement: times in milliseconds."""
+
+    group: str
+    name: str
+    samples_ms: list[float]
+    ratio: float | None = None  # median of per-round ratios to the reference, where paired
+    ratio_q: tuple[float, float] | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def iqr(self) -> tuple[float, float]:
+        return _quartiles(self.samples_ms)
+
+
+def _quartiles(xs: Sequence[float]) -> tuple[float, float]:
+    if len(xs) < 2:
+        m = statistics.median(xs)
+        return m, m
+    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return q1, q3
+
+
+# --------------------------------------------------------------------------------- timing
+
+
+def interleaved(fns: Sequence[Callable[[], object]], repeat: int, warmup: int) -> list[list[float]]:
+    """Time each callable ``repeat`` times in rounds, alternating the order every round.
+
+    Returns one list of milliseconds per callable; sample k of every list comes from round k.
+    """
+    for _ in range(warmup):
+        for fn in fns:
             fn()
+    gc.collect()
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
+    order = list(range(len(fns)))
+    for r in range(repeat):
+        for i in order if r % 2 == 0 else order[::-1]:
             start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) * 1000 for t in times]
+            fns[i]()
+            times[i].append((time.perf_counter() - start) * 1000.0)
+    return times
 
 
-def _eval(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+def paired_ratio(a: Sequence[float], b: Sequence[float]) -> tuple[float, tuple[float, float]]:
+    """Median and quartiles of the per-round ratios a[k] / b[k]."""
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    return statistics.median(ratios), _quartiles(ratios)
+
+
+def eval_fn(model: nn.Module, x: Tensor) -> Callable[[], object]:
+    """One inference-mode forward pass."""
+
     def run() -> object:
         with torch.inference_mode():
             return model(x)
@@ -103,86 +159,306 @@ def _eval(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
     return run
 
 
-def _train_step(model: nn.Module, batch: int) -> Callable[[], object]:
-    x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+def train_fn(model: nn.Module, x: Tensor, y: Tensor, aux_weight: float) -> Callable[[], object]:
+    """One training step: forward, loss (+ auxiliary), backward, SGD step (DARTS settings)."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
     ce = nn.functional.cross_entropy
 
     def run() -> object:
         opt.zero_grad(set_to_none=True)
-        logits, aux = model(x)
-        loss = ce(logits, y) + 0.4 * ce(aux, y)
-        loss.backward()
+        out = model(x)
+        if isinstance(out, tuple):
+            logits, aux = out
+            loss = ce(logits, y) + aux_weight * ce(aux, y)
+        else:
+            loss = ce(out, y)
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         return loss
 
     return run
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke run)")
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--compare", help="module:function returning an nn.Module for 3x32x32 input")
-    args = ap.parse_args()
-    repeat, warmup = (3, 1) if args.quick else (15, 3)
-    rows: dict[str, float] = {}
+# --------------------------------------------------------------------------------- models
 
+
+def load_factory(spec: str) -> Callable[[], nn.Module]:
+    """``module:function`` -> the callable (the current directory is importable)."""
+    mod_name, sep, attr = spec.partition(":")
+    if not sep or not mod_name or not attr:
+        raise SystemExit(f"--compare wants module:function, got {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    obj: object = importlib.import_module(mod_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SystemExit(f"--compare {spec}: {attr} is not callable")
+    return obj
+
+
+def n_params(model: nn.Module) -> int:
+    """All trainable parameters (auxiliary head included)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# ---------------------------------------------------------------------------------- runs
+
+
+def bench_build(s: Settings) -> list[Row]:
+    """(a) nasgen.compile, cold then warm; the reference network's construction beside it."""
+    rows: list[Row] = []
     start = time.perf_counter()
-    nasnet = nasgen.compile("nasnet_a.cell", N=4, F=44, seed=0).eval()
-    rows["build nasnet_a mobile (ms)"] = (time.perf_counter() - start) * 1000
+    nasgen.compile("nasnet_a.cell", N=4, F=44, seed=0)
+    cold = (time.perf_counter() - start) * 1000.0
+    rows.append(
+        Row("build", "nasgen nasnet_a mobile, first call", [cold], note="imports the backend")
+    )
     start = time.perf_counter()
-    darts = nasgen.compile("darts_v2.cell", seed=0).eval()
-    rows["build darts_v2 cifar (ms)"] = (time.perf_counter() - start) * 1000
+    nasgen.compile("darts_v2", seed=0)
+    rows.append(
+        Row("build", "nasgen darts_v2 cifar, first call", [(time.perf_counter() - start) * 1000.0])
+    )
+    nas, dar, ref = interleaved(
+        [
+            lambda: nasgen.compile("nasnet_a.cell", N=4, F=44, seed=0),
+            lambda: nasgen.compile("darts_v2", seed=0),
+            lambda: refd.ReferenceDartsCifar(),
+        ],
+        s.build_repeat,
+        s.build_warmup,
+    )
+    rows.append(Row("build", "nasgen nasnet_a mobile", nas))
+    r, q = paired_ratio(dar, ref)
+    rows.append(
+        Row("build", "nasgen darts_v2 cifar", dar, r, q, note="ratio: vs building the reference")
+    )
+    rows.append(Row("build", "reference darts_v2 cifar (nn.Module init)", ref))
+    return rows
 
-    ref = DartsCifar().eval()
-    _randomise_bn(darts, 0)
-    copy_into_reference(darts, ref)
-    probe = torch.randn(4, 3, 32, 32)
-    with torch.inference_mode():
-        max_diff = (darts(probe) - ref(probe)).abs().max().item()
-    rows["nasgen vs reference max |diff|"] = max_diff
 
+def bench_nasnet(s: Settings) -> list[Row]:
+    """(b) NASNet-A mobile eval latency at 224."""
+    model = nasgen.compile("nasnet_a.cell", N=4, F=44, seed=0).eval()
+    rows = []
+    for batch, repeat in ((1, s.eval_repeat), (8, s.nasnet_b8_repeat)):
+        x = torch.randn(batch, 3, 224, 224)
+        (t,) = interleaved([eval_fn(model, x)], repeat, s.eval_warmup)
+        rows.append(Row("eval", f"nasgen nasnet_a mobile 224 b{batch}", t))
+    return rows
+
+
+def bench_darts(
+    s: Settings,
+    darts: nn.Module,
+    ref: nn.Module,
+    others: dict[str, nn.Module],
+    train_batch: int,
+) -> list[Row]:
+    """(b), (c), (d): DARTS_V2 eval and training step, nasgen vs reference (vs others)."""
+    models = {"nasgen": darts, REFERENCE: ref, **others}
+    rows: list[Row] = []
     for batch in (1, 8):
-        x224 = torch.randn(batch, 3, 224, 224)
-        (rows[f"eval nasnet_a mobile 224 b{batch} (ms)"],) = _median_ms(
-            [_eval(nasnet, x224)], max(3, repeat // 3), warmup
-        )
-        x32 = torch.randn(batch, 3, 32, 32)
-        fns = [_eval(darts, x32), _eval(ref, x32)]
-        names = ["nasgen", "reference"]
-        if args.compare:
-            mod, _, fn = args.compare.partition(":")
-            other = getattr(importlib.import_module(mod), fn)().eval()
-            fns.append(_eval(other, x32))
-            names.append(args.compare)
-        times = _median_ms(fns, repeat, warmup)
-        for name, t in zip(names, times, strict=True):
-            rows[f"eval darts_v2 32 b{batch} {name} (ms)"] = t
-        rows[f"eval darts_v2 32 b{batch} nasgen/reference"] = times[0] / times[1]
+        x = torch.randn(batch, 3, 32, 32)
+        for m in models.values():
+            m.eval()
+        times = interleaved([eval_fn(m, x) for m in models.values()], s.eval_repeat, s.eval_warmup)
+        rows += _paired_rows("eval", f"darts_v2 cifar 32 b{batch}", models, times)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(train_batch, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (train_batch,), generator=g)
+    aux_weight = float(getattr(darts, "aux_weight", 0.4))
+    fns = []
+    for m in models.values():
+        m.train()
+        fns.append(train_fn(m, x, y, aux_weight))
+    times = interleaved(fns, s.train_repeat, s.train_warmup)
+    rows += _paired_rows("train", f"darts_v2 cifar step b{train_batch} +aux", models, times)
+    for m in models.values():
+        m.eval()
+    return rows
 
-    darts.train()
-    ref.train()
-    t_n, t_r = _median_ms([_train_step(darts, 32), _train_step(ref, 32)], max(3, repeat // 3), 1)
-    rows["train step darts_v2 b32 nasgen (ms)"] = t_n
-    rows["train step darts_v2 b32 reference (ms)"] = t_r
-    rows["train step darts_v2 b32 nasgen/reference"] = t_n / t_r
 
-    width = max(map(len, rows))
-    for key, value in rows.items():
-        shown = f"{value:.2e}" if "diff" in key else f"{value:10.2f}"
-        print(f"{key:<{width}}  {shown}")
+def _paired_rows(
+    group: str, what: str, models: dict[str, nn.Module], times: list[list[float]]
+) -> list[Row]:
+    by_name = dict(zip(models, times, strict=True))
+    rows = []
+    for name, t in by_name.items():
+        if name == REFERENCE:
+            rows.append(Row(group, f"{what} [{name}]", t))
+        else:
+            r, q = paired_ratio(t, by_name[REFERENCE])
+            rows.append(Row(group, f"{what} [{name}]", t, r, q))
+    return rows
+
+
+# --------------------------------------------------------------------------------- output
+
+
+def machine_info() -> dict[str, object]:
+    """Where the numbers come from."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    try:
+        affinity: int | None = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = None
+    try:
+        load: list[float] | None = list(os.getloadavg())
+    except OSError:
+        load = None
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "nasgen": getattr(nasgen, "__version__", ""),
+        "git_commit": commit,
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": affinity,
+        "mkldnn": torch.backends.mkldnn.is_available(),  # type: ignore[no-untyped-call]
+        "loadavg_at_start": load,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def format_table(rows: list[Row]) -> str:
+    """A plain-text table: median, IQR, runs, ratio to the reference."""
+    head = ("group", "measurement", "median ms", "q1-q3 ms", "n", "x reference")
+    body = []
+    for r in rows:
+        q1, q3 = r.iqr
+        ratio = ""
+        if r.ratio is not None and r.ratio_q is not None:
+            ratio = f"{r.ratio:.3f} ({r.ratio_q[0]:.2f}-{r.ratio_q[1]:.2f})"
+        iqr = f"{q1:.1f}-{q3:.1f}" if len(r.samples_ms) > 1 else "-"
+        body.append((r.group, r.name, f"{r.median:.1f}", iqr, str(len(r.samples_ms)), ratio))
+    widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
+    right = {2, 3, 4}
+
+    def fmt(line: Sequence[str]) -> str:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(head), sep, *(fmt(line) for line in body)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; print the table; optionally write JSON."""
+    ap = argparse.ArgumentParser(
+        description="Benchmark nasgen's PyTorch backend (see the module docstring)."
+    )
+    ap.add_argument("--quick", action="store_true", help="few repeats: a smoke run")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    ap.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="a zero-argument callable returning an nn.Module for (B, 3, 32, 32) input; "
+        "timed next to DARTS_V2 (repeatable)",
+    )
+    ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
+    ap.add_argument("--train-batch", type=int, default=32, help="training-step batch (32)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    s = QUICK if args.quick else FULL
+    info = machine_info()
+    print(
+        f"torch {info['torch']}, {info['threads']} threads, {info['cpu_count']} CPUs, "
+        f"python {info['python']}, {info['platform']}"
+    )
+    wall = time.perf_counter()
+
+    factories = {spec: load_factory(spec) for spec in args.compare}  # fail early on a typo
+
+    rows = bench_build(s)
+
+    darts = nasgen.compile("darts_v2", seed=0)
+    check = refd.check_against_nasgen(darts)
+    ref = refd.ReferenceDartsCifar()
+    refd.copy_from_nasgen(darts, ref)  # same weights in the timed pair
+    same = check["eval"] <= 1e-5 and max(check["train"], check["train_aux"], check["grad"]) <= 1e-9
+    print(
+        "reference check: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in check.items())
+        + f" -> {'same function' if same else 'OUTPUTS DIFFER'}"
+    )
+    if not same:
+        print("warning: nasgen and the reference disagree; the ratios compare different networks")
+    params = {"nasgen darts_v2": n_params(darts), REFERENCE: n_params(ref)}
+    others: dict[str, nn.Module] = {}
+    for spec, factory in factories.items():
+        model = factory()
+        if not isinstance(model, nn.Module):
+            raise SystemExit(f"--compare {spec} returned {type(model).__name__}, not nn.Module")
+        others[spec] = model
+        params[spec] = n_params(model)
+
+    rows += bench_nasnet(s)
+    rows += bench_darts(s, darts, ref, others, args.train_batch)
+    elapsed = time.perf_counter() - wall
+
+    print()
+    print(format_table(rows))
+    print()
+    print("parameters (with aux head): " + ", ".join(f"{k} {v:,}" for k, v in params.items()))
+    print(
+        f"ratios: median of per-round nasgen/reference (or model/reference), q1-q3 in brackets;"
+        f" {elapsed:.0f} s"
+    )
     if args.json:
-        machine = {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "cpus": os.cpu_count(),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        doc = {
+            "machine": info,
+            "settings": {
+                **asdict(s),
+                "quick": args.quick,
+                "train_batch": args.train_batch,
+                "compare": args.compare,
+            },
+            "check": {"max_abs_diff": check, "same_function": same},
+            "parameters": params,
+            "elapsed_s": elapsed,
+            "results": [
+                {
+                    "group": r.group,
+                    "name": r.name,
+                    "unit": "ms",
+                    "median": r.median,
+                    "q1": r.iqr[0],
+                    "q3": r.iqr[1],
+                    "n": len(r.samples_ms),
+                    "ratio_to_reference": r.ratio,
+                    "ratio_q1_q3": list(r.ratio_q) if r.ratio_q else None,
+                    "note": r.note,
+                    "samples": r.samples_ms,
+                }
+                for r in rows
+            ],
         }
-        args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
