@@ -90,6 +90,11 @@ KEYS: Mapping[str, Key] = MappingProxyType(
             "before global pooling: gap (DARTS), relu_gap (TF), bn_relu_gap (NB-201)",
             choices=("gap", "relu_gap", "bn_relu_gap"),
         ),
+        "classifier_bias": Key(
+            "classifier_bias",
+            bool,
+            "the classifier has a bias (false: ENAS's bias-free matmul)",
+        ),
         "classes": Key("classes", int, "number of classes", 1, 1_000_000),
         "input_size": Key("input_size", int, "input height = width", 1, 8192),
         "input_channels": Key("input_channels", int, "input channels", 1, 64),
@@ -117,6 +122,7 @@ class NetworkSpec:
     drop_path: float = 0.0
     dropout: float = 0.0
     head: str = "relu_gap"
+    classifier_bias: bool = True
     classes: int = 1000
     input_size: int = 224
     input_channels: int = 3

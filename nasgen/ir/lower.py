@@ -21,6 +21,7 @@ from nasgen.ir.emit import Emitter, Place
 from nasgen.ir.graph import IRGraph
 from nasgen.ir.lower_cell import CellUse, lower_cell
 from nasgen.ops import Attrs
+from nasgen.ops.network import AUX_STYLES
 
 __all__ = ["lower"]
 
@@ -96,7 +97,7 @@ class _Stacker:
     def stages(self) -> None:
         spec = self.spec
         scale, prev = Fraction(1), self.history[-2]
-        aux_before = spec.aux_head == "tf_slim"
+        placement = AUX_STYLES[spec.aux_head].placement if spec.aux_head != "none" else "none"
         for stage in range(spec.reductions + 1):
             for j in range(spec.n_cells):
                 stride = 1
@@ -109,7 +110,11 @@ class _Stacker:
                     spec.normal, f"cells.{self.index}", f"stage{stage + 1}", stride, scale, prev
                 )
                 self.index += 1
-                if aux_before and stage == 1 and j == spec.n_cells - 1 and spec.aux_head != "none":
+                last_before = stage == 1 and j == spec.n_cells - 1
+                first_after = stage == 2 and j == 0
+                if (placement == "before_reduction2" and last_before) or (
+                    placement == "after_reduction2_cell1" and first_after
+                ):
                     self.aux(out)
 
     def boundary(self, stage: int, scale: Fraction, prev: str | None) -> tuple[str | None, int]:
@@ -121,7 +126,8 @@ class _Stacker:
         before = self.history[-2]
         out = self.cell(spec.reduction, f"cells.{self.index}", label, 2, scale, before)
         self.index += 1
-        if stage == 2 and spec.aux_head.startswith("darts"):
+        placement = AUX_STYLES[spec.aux_head].placement if spec.aux_head != "none" else "none"
+        if stage == 2 and placement == "after_reduction2":
             self.aux(out)
         return (before if spec.skip_reduction_layer_input else self.history[-2]), 1
 
@@ -154,6 +160,8 @@ class _Stacker:
             "head.pool", "global_avg_pool", Attrs.of(relu=spec.head == "relu_gap"), (last,), place
         )
         fc = Attrs.of(c_out=spec.classes, dropout=spec.dropout)
+        if not spec.classifier_bias:
+            fc = fc.replace(bias=False)
         self.graph.output = self.em.emit("head.fc", "linear", fc, (pooled.id,), place).id
 
     def build(self) -> IRGraph:

@@ -4,7 +4,8 @@ Pipeline stage: IR (AST + N, F -> IR). Imports ``nasgen.errors``, ``nasgen.ops``
 ``nasgen.dsl`` and ``nasgen.ir.emit``/``graph``.
 
 Rules (REFERENCE.md section 2; the file's ``Convention`` picks between sources):
-  1. h_i -> ReLU-1x1-BN to F (TF `_cell_base`, DARTS `preprocess1`), for two-input cells.
+  1. h_i -> ReLU-1x1-BN to F (TF `_cell_base`, DARTS `preprocess1`), for two-input cells;
+     with ``h_calibrate``, an h_i of another width gets a ReLU-1x1-BN to F first (ENAS).
   2. h_{i-1}: missing -> raw h_i (``first_prev = raw``) or h_i through rules 3-4
      (``projected``); 3. larger than h_i -> ReLU + factorized reduction to F; 4. same size ->
      ReLU-1x1-BN if its width differs from F or ``prev_same_size = always``.
@@ -67,7 +68,11 @@ def _inputs(em: Emitter, use: CellUse, conv: Convention) -> dict[str, str]:
     prev_name, h_name = names
     h_place = Place(use.stage, "preprocess", use.prefix, h_name, use.cell.span_of(h_name))
     attrs = Attrs.of(k=1, stride=1, c_out=use.filters, relu=True)
-    h_id = em.emit(f"{use.prefix}.{h_name}", "conv_bn", attrs, (use.h,), h_place).id
+    h_src = use.h
+    if conv.h_calibrate and em.graph.node(h_src).shape[0] != use.filters:
+        node_id = f"{use.prefix}.{h_name}.calibrate"
+        h_src = em.emit(node_id, "conv_bn", attrs, (h_src,), h_place).id
+    h_id = em.emit(f"{use.prefix}.{h_name}", "conv_bn", attrs, (h_src,), h_place).id
     if use.h_prev is None and conv.first_prev == "raw":
         return {prev_name: use.h, h_name: h_id}
     src = em.graph.node(use.h_prev if use.h_prev is not None else use.h)

@@ -6,7 +6,7 @@ A .cell file names a preset (``convention tf_slim``) and may override single rul
 (``convention darts { none = identity }``). Every rule below changes either the parameter count
 or the graph of a compiled network; the sources are REFERENCE.md section 2 (TF-slim
 ``nasnet_utils.py``, TF-TPU ``amoeba_net``, quark0/darts ``model.py``/``operations.py``,
-AutoDL ``cell_operations.py``).
+AutoDL ``cell_operations.py``, ENAS ``micro_child.py``).
 """
 
 from __future__ import annotations
@@ -37,13 +37,19 @@ RULES: Mapping[str, Rule] = MappingProxyType(
             "how often ReLU-depthwise-pointwise-BN is stacked in sep_conv (2 in TF-slim and DARTS)",
         ),
         "strided_identity": Rule(
-            ("conv_1x1", "factorized_reduce"),
-            "identity at stride 2: ReLU-1x1conv(s2)-BN (TF) or FactorizedReduce (DARTS, ENAS)",
+            ("conv_1x1", "factorized_reduce", "factorized_reduce_no_relu"),
+            "identity at stride 2: ReLU-1x1conv(s2)-BN (TF), ReLU-FactorizedReduce (DARTS) or "
+            "FactorizedReduce without the ReLU (ENAS `_factorized_reduction`)",
         ),
         "prev_same_size": Rule(
             ("if_channels_differ", "always"),
             "h_{i-1} of the same size as h_i gets ReLU-1x1-BN only if its width differs from F "
             "(TF `_reduce_prev_layer`) or always (DARTS `preprocess0`)",
+        ),
+        "h_calibrate": Rule(
+            (False, True),
+            "h_i whose width differs from F first gets its own ReLU-1x1-BN to F, before the "
+            "ReLU-1x1-BN every cell applies (ENAS `_maybe_calibrate_size`, then `layer_base`)",
         ),
         "first_prev": Rule(
             ("raw", "projected"),
@@ -78,6 +84,7 @@ class Convention:
     sep_conv_repeats: int
     strided_identity: str
     prev_same_size: str
+    h_calibrate: bool
     first_prev: str
     output_adapt: str
     bottleneck_convs: bool
@@ -98,6 +105,7 @@ _TF_SLIM = Convention(
     sep_conv_repeats=2,
     strided_identity="conv_1x1",
     prev_same_size="if_channels_differ",
+    h_calibrate=False,
     first_prev="raw",
     output_adapt="factorized_reduce",
     bottleneck_convs=False,
@@ -110,6 +118,7 @@ _DARTS = Convention(
     sep_conv_repeats=2,
     strided_identity="factorized_reduce",
     prev_same_size="always",
+    h_calibrate=False,
     first_prev="projected",
     output_adapt="none",
     bottleneck_convs=False,
@@ -122,6 +131,15 @@ PRESETS: Mapping[str, Convention] = MappingProxyType(
         "tf_amoeba": replace(_TF_SLIM, name="tf_amoeba", bottleneck_convs=True),
         "darts": _DARTS,
         "nb201": replace(_DARTS, name="nb201"),
+        # melodyguan/enas micro_child.py `_fixed_layer` (TF code, SAME padding).
+        "enas": replace(
+            _TF_SLIM,
+            name="enas",
+            strided_identity="factorized_reduce_no_relu",
+            h_calibrate=True,
+            first_prev="projected",
+        ),
     }
 )
-"""Named rule sets: TF-slim NASNet/PNASNet, TF-TPU AmoebaNet, DARTS family, NAS-Bench-201."""
+"""Named rule sets: TF-slim NASNet/PNASNet, TF-TPU AmoebaNet, DARTS family, NAS-Bench-201, ENAS
+micro."""

@@ -21,8 +21,10 @@ def _same_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
 def _identity_expand(attrs: Attrs, ctx: ExpandContext) -> tuple[Step, ...]:
     if ctx.stride == 1 and ctx.c_in == ctx.c_out:
         return (Step("identity", Attrs()),)
-    if ctx.stride == 2 and ctx.convention.strided_identity == "factorized_reduce":
-        return (Step("factorized_reduce", Attrs.of(stride=2, c_out=ctx.c_out, relu=True)),)
+    rule = ctx.convention.strided_identity
+    if ctx.stride == 2 and rule.startswith("factorized_reduce"):
+        relu = rule == "factorized_reduce"
+        return (Step("factorized_reduce", Attrs.of(stride=2, c_out=ctx.c_out, relu=relu)),)
     # TF-slim `none` with stride > 1 or a width change: ReLU - 1x1 conv(stride) - BN.
     attrs = Attrs.of(k=1, stride=ctx.stride, c_out=ctx.c_out, relu=True)
     return (Step("conv_bn", attrs),)

@@ -59,9 +59,12 @@ def _linear_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
 LINEAR = OPS.add(
     OpDef(
         name="linear",
-        doc="[dropout] - fully connected layer with bias (the classifier)",
+        doc="[dropout] - fully connected layer, with a bias unless `bias = false` (the classifier)",
         infer_shape=_linear_shape,
-        cost=lambda attrs, ins, out: Cost(ins[0][0] * out[0] + out[0], ins[0][0] * out[0]),
+        cost=lambda attrs, ins, out: Cost(
+            ins[0][0] * out[0] + (out[0] if attrs.get_bool("bias", True) else 0),
+            ins[0][0] * out[0],
+        ),
         pure=True,
         has_weights=True,
     )
@@ -70,23 +73,41 @@ LINEAR = OPS.add(
 
 @dataclass(frozen=True, slots=True)
 class AuxStyle:
-    """One source's auxiliary classifier (REFERENCE.md 2.1 and 2.3).
+    """One source's auxiliary classifier (REFERENCE.md 2.1, 2.3, 2.4 and 8.7).
 
     ReLU - avgpool(5, ``pool_stride``, VALID) - 1x1 conv 128 - BN - ReLU - conv 768 (kernel
-    ``conv_k``, or the whole remaining map when 0) - [BN] - ReLU - linear.
+    ``conv_k``, or the whole remaining map when 0; SAME-padded and globally pooled when
+    ``conv_same``) - [BN] - ReLU - linear [bias]. ``placement`` says which cell it reads:
+    ``before_reduction2`` (TF: the last normal cell before the second reduction),
+    ``after_reduction2`` (DARTS: the second reduction cell) or ``after_reduction2_cell1``
+    (ENAS: the first cell after it).
     """
 
     pool_stride: int
     conv_k: int
     bn_768: bool
+    placement: str
+    conv_same: bool = False
+    fc_bias: bool = True
 
 
 AUX_STYLES: Mapping[str, AuxStyle] = MappingProxyType(
     {
-        "tf_slim": AuxStyle(pool_stride=3, conv_k=0, bn_768=True),
-        "darts_cifar": AuxStyle(pool_stride=3, conv_k=2, bn_768=True),
+        "tf_slim": AuxStyle(pool_stride=3, conv_k=0, bn_768=True, placement="before_reduction2"),
+        "darts_cifar": AuxStyle(pool_stride=3, conv_k=2, bn_768=True, placement="after_reduction2"),
         # "This batchnorm was omitted ... for consistency with the experiments in the paper."
-        "darts_imagenet": AuxStyle(pool_stride=2, conv_k=2, bn_768=False),
+        "darts_imagenet": AuxStyle(
+            pool_stride=2, conv_k=2, bn_768=False, placement="after_reduction2"
+        ),
+        # micro_child.py: conv [hw, hw] with SAME padding, global pool, matmul without bias.
+        "enas": AuxStyle(
+            pool_stride=3,
+            conv_k=0,
+            bn_768=True,
+            placement="after_reduction2_cell1",
+            conv_same=True,
+            fc_bias=False,
+        ),
     }
 )
 
@@ -103,7 +124,7 @@ def aux_geometry(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
             "use a larger input size or set aux_head = none",
         )
     kh, kw = (h1, w1) if style.conv_k == 0 else (style.conv_k, style.conv_k)
-    if (h1 - kh + 1, w1 - kw + 1) != (1, 1):
+    if not style.conv_same and (h1 - kh + 1, w1 - kw + 1) != (1, 1):
         raise ShapeError(
             "E308",
             f"auxiliary head ({attrs.get_str('style')}): its {kh}x{kw} conv does not cover "
@@ -124,9 +145,10 @@ def _aux_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
     classes = attrs.get_int("classes")
     style = AUX_STYLES[attrs.get_str("style")]
     total = conv_cost(shape[0], 128, 1, 1, (128, h1, w1)) + Cost(256, 0)
-    total = total + conv_cost(128, 768, kh, kw, (768, 1, 1))
+    conv_out = (768, h1, w1) if style.conv_same else (768, 1, 1)
+    total = total + conv_cost(128, 768, kh, kw, conv_out)
     total = total + (Cost(2 * 768, 0) if style.bn_768 else Cost())
-    return total + Cost(768 * classes + classes, 768 * classes)
+    return total + Cost(768 * classes + (classes if style.fc_bias else 0), 768 * classes)
 
 
 AUX_HEAD = OPS.add(

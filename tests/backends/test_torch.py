@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import nasgen  # noqa: E402
-from nasgen.api import CompileOptions, analyze, build  # noqa: E402
+from nasgen.api import CompileOptions, analyze, build, options_for  # noqa: E402
 from nasgen.backends.torch import TORCH_LOWERINGS, torch_lowering  # noqa: E402
 from nasgen.errors import BackendError, NasgenError  # noqa: E402
 from nasgen.ops import OPS  # noqa: E402
@@ -227,3 +227,14 @@ def test_tf_same_conv_pads_at_the_bottom_right() -> None:
     x = torch.ones(1, 1, 4, 4)
     # Windows {0,1,2} x {0,1,2} see 9 ones; the last window sees rows/cols {2,3} + padding.
     torch.testing.assert_close(conv(x)[0, 0], torch.tensor([[9.0, 6.0], [6.0, 4.0]]))
+
+
+def test_enas_aux_head_is_same_padded_and_the_classifiers_have_no_bias() -> None:
+    model = nasgen.compile("enas_micro", N=1, F=8, seed=0)
+    report = analyze("enas_micro", options_for(N=1, F=8)).cost
+    assert model.head.fc.fc.bias is None
+    assert model.aux.fc.bias is None
+    assert model.count_parameters(aux=True) == report.params + report.aux_params
+    model.train()
+    logits, aux = model(torch.randn(2, 3, 32, 32))
+    assert logits.shape == aux.shape == (2, 10)

@@ -57,3 +57,19 @@ def test_ops_stride_only_when_reading_a_cell_input() -> None:
     graph = analyze(text).graph
     assert graph.node("cells.1.b2.left").attrs.get_int("stride") == 1
     assert graph.node("cells.1.b2.right").attrs.get_int("stride") == 2
+
+
+def test_enas_rules_calibrate_h_place_the_aux_head_and_drop_the_fc_bias() -> None:
+    graph = analyze("enas_micro").graph
+    # h_i of another width: calibrate 1x1, then the layer_base 1x1 every cell applies.
+    assert graph.node("cells.0.h").inputs == ("cells.0.h.calibrate",)
+    assert graph.node("cells.0.h.calibrate").inputs == ("stem",)
+    assert "cells.1.h.calibrate" in graph  # 5 x 36 concatenated channels -> 36
+    # ENAS identity at stride 2: a factorized reduction without ReLU.
+    fr = graph.node("cells.5.b4.right")
+    assert (fr.op, fr.attrs.get_bool("relu")) == ("factorized_reduce", False)
+    # Aux head after layer 12, the first cell after the second reduction (layers 5 and 11).
+    assert {graph.node(f"cells.{i}.out").stage for i in (5, 11)} == {"reduce1", "reduce2"}
+    assert graph.node("aux").inputs == ("cells.12.out",)
+    assert graph.node("head.fc").attrs.get_bool("bias", True) is False
+

@@ -285,12 +285,12 @@ class GlobalAvgPool(nn.Module):
 
 
 class Classifier(nn.Module):
-    """[Dropout] - linear with bias, on a pooled (N, C, 1, 1) input; returns (N, classes)."""
+    """[Dropout] - linear [with bias], on a pooled (N, C, 1, 1) input; returns (N, classes)."""
 
-    def __init__(self, c_in: int, classes: int, *, dropout: float) -> None:
+    def __init__(self, c_in: int, classes: int, *, dropout: float, bias: bool = True) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(c_in, classes)
+        self.fc = nn.Linear(c_in, classes, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the layer."""
@@ -298,25 +298,43 @@ class Classifier(nn.Module):
 
 
 class AuxHead(nn.Module):
-    """ReLU - avgpool 5 VALID - 1x1 conv 128 - BN - ReLU - conv 768 - [BN] - ReLU - linear."""
+    """ReLU - avgpool 5 VALID - 1x1 conv 128 - BN - ReLU - conv 768 - [BN] - ReLU - linear.
+
+    With ``conv_same`` (ENAS) the 768 conv is TF-SAME padded and globally average-pooled.
+    """
 
     def __init__(
-        self, c_in: int, classes: int, *, pool_stride: int, kernel: tuple[int, int], bn_768: bool
+        self,
+        c_in: int,
+        classes: int,
+        *,
+        pool_stride: int,
+        kernel: tuple[int, int],
+        bn_768: bool,
+        conv_same: bool = False,
+        fc_bias: bool = True,
     ) -> None:
         super().__init__()
         self.pool_stride = pool_stride
+        self.same_pad = (
+            ((kernel[1] - 1) // 2, kernel[1] // 2, (kernel[0] - 1) // 2, kernel[0] // 2)
+            if conv_same
+            else None
+        )
         self.proj = nn.Conv2d(c_in, 128, 1, bias=False)
         self.bn_proj = nn.BatchNorm2d(128)
         self.conv = nn.Conv2d(128, 768, kernel, bias=False)
         self.bn = nn.BatchNorm2d(768) if bn_768 else nn.Identity()
-        self.fc = nn.Linear(768, classes)
+        self.fc = nn.Linear(768, classes, bias=fc_bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the layer."""
         x = F.avg_pool2d(F.relu(x), 5, self.pool_stride)
         x = F.relu(self.bn_proj(self.proj(x)))
+        if self.same_pad is not None:
+            x = F.pad(x, self.same_pad)
         x = F.relu(self.bn(self.conv(x)))
-        return self.fc(torch.flatten(x, 1))  # type: ignore[no-any-return]
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))  # type: ignore[no-any-return]
 
 
 class ResNetBlock(nn.Module):

@@ -164,7 +164,8 @@ def _gap(node: IRNode, conv: Convention) -> nn.Module:
 @torch_lowering("linear")
 def _linear(node: IRNode, conv: Convention) -> nn.Module:
     dropout = float(node.attrs.get("dropout", 0.0))
-    return Classifier(_c_in(node), node.shape[0], dropout=dropout)
+    bias = node.attrs.get_bool("bias", True)
+    return Classifier(_c_in(node), node.shape[0], dropout=dropout, bias=bias)
 
 
 @torch_lowering("aux_head")
@@ -177,6 +178,8 @@ def _aux_head(node: IRNode, conv: Convention) -> nn.Module:
         pool_stride=style.pool_stride,
         kernel=(kh, kw),
         bn_768=style.bn_768,
+        conv_same=style.conv_same,
+        fc_bias=style.fc_bias,
     )
 
 
