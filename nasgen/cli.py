@@ -25,12 +25,13 @@ from nasgen.dsl.foreign import (
     export_nb201,
     import_darts,
     import_nb201,
+    import_tfslim,
     split_genotypes,
 )
 from nasgen.dsl.network import KEYS
 from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
-from nasgen.ops import OPS
+from nasgen.ops import OPS, PRESETS
 from nasgen.verify import Check, load_registry, verify
 
 __all__ = ["main"]
@@ -267,30 +268,51 @@ def _write_new(path: Path, text: str, force: bool) -> None:
 
 
 @main.command(name="import")
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(["darts", "nb201"]))
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["darts", "nb201", "tfslim"]))
 @click.argument("source", metavar="INPUT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
 @click.option("--name", help="Which Genotype of a file holding several (its variable name).")
+@click.option(
+    "--convention",
+    type=click.Choice(sorted(PRESETS)),
+    help="tfslim only: the convention to write (default: tf_amoeba when a TF-TPU-only op such "
+    "as 1x7_7x1 appears, else tf_slim).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_user_errors
-def import_(fmt: str, source: str, output: Path | None, name: str | None, force: bool) -> None:
-    r"""Turn a foreign genotype into .cell text: a DARTS-family Genotype(...) or an NB-201 string.
+def import_(
+    fmt: str,
+    source: str,
+    output: Path | None,
+    name: str | None,
+    convention: str | None,
+    force: bool,
+) -> None:
+    r"""Turn a foreign genotype into .cell text.
 
-    INPUT is a file or the string itself. DARTS strings are read as data with Python's parser,
-    never evaluated; a file may hold many `NAME = Genotype(...)` lines (choose with --name).
-    The result gets the convention and the evaluation skeleton of its source (DARTS CIFAR with
-    an `imagenet` variant; the NB-201 C=16, N=5 skeleton) and is checked before it is written.
+    FORMAT is `darts` (a DARTS-family Genotype(...)), `nb201` (a NAS-Bench-201 string) or
+    `tfslim` (TF-slim / TF-TPU lists `operations`, `hiddenstate_indices`, `used_hiddenstates`,
+    as JSON or Python assignments, for one cell or for {"normal": ..., "reduce": ...}; TF's
+    0 = h_i, 1 = h_{i-1} is swapped to nasgen's names, and the output concatenates the states
+    marked unused). INPUT is a file or the text itself. Everything is read as data with
+    Python's parser, never evaluated; a file may hold many `NAME = Genotype(...)` lines (choose
+    with --name). The result gets the convention and evaluation skeleton of its source (DARTS
+    CIFAR with an `imagenet` variant; NB-201 C=16, N=5; TF-slim NASNet CIFAR with a `mobile`
+    variant, or PNASNet mobile for a single cell) and is checked before it is written.
 
     \b
     Examples:
       nasgen import darts "Genotype(normal=[...], normal_concat=[2,3,4,5], ...)" -o mine.cell
       nasgen import darts genotypes.py --name PCDARTS -o pc_darts.cell
       nasgen import nb201 "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|...|"
+      nasgen import tfslim nasnet_a_lists.json -o nasnet_a.cell
     """
-    path = Path(source)
-    text = load_source(path).text if "(" not in source and "|" not in source else source
+    inline = any(ch in source for ch in "(|[{=\n")
+    text = source if inline else load_source(Path(source)).text
     if fmt == "nb201":
         module = import_nb201(text.strip())
+    elif fmt == "tfslim":
+        module = import_tfslim(text, "imported", convention)
     else:
         found = split_genotypes(text)
         if name is not None:

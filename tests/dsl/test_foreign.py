@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from nasgen.dsl.foreign import (
     export_nb201,
     import_darts,
     import_nb201,
+    import_tfslim,
     split_genotypes,
 )
 from nasgen.dsl.printer import print_module
@@ -113,3 +115,97 @@ def test_bundled_nb201_cell_exports_its_source_string() -> None:
     )
     assert export_nb201(parse(load_source("nb201_example"))) == expected
     assert import_nb201(expected).cells == parse(load_source("nb201_example")).cells
+
+
+# TF-slim / TF-TPU lists as released (data copied from the sources named in each file).
+TFSLIM = Path(__file__).parent.parent / "data" / "tfslim"
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("nasnet_a", 3_346_538), ("pnasnet_5", 5_065_568), ("amoebanet_a", 2_567_754)],
+)
+def test_tfslim_lists_import_to_the_bundled_cells_and_published_sizes(
+    name: str, params: int
+) -> None:
+    # NASNet-A CIFAR 6 @ 768 (3.3M), PNASNet-5 mobile (5.1M), AmoebaNet-A N=6 F=32 (2.6M).
+    imported = import_tfslim((TFSLIM / f"{name}.json").read_text(encoding="utf-8"))
+    bundled = parse(load_source(name))
+    assert imported.cells == bundled.cells  # same wiring, concat sets and index swap
+    assert imported.convention.preset == bundled.convention.preset
+    assert analyze(print_module(imported)).cost.params == params
+    on_bundled_skeleton = dataclasses.replace(
+        imported, network=bundled.network, variants=bundled.variants
+    )
+    assert analyze(print_module(on_bundled_skeleton)).cost.params == analyze(name).cost.params
+
+
+def test_tfslim_python_assignments_as_in_nasnet_utils() -> None:
+    text = """
+        operations = ['separable_5x5_2', 'separable_3x3_2', 'separable_5x5_2',
+                      'separable_3x3_2', 'avg_pool_3x3', 'none', 'avg_pool_3x3',
+                      'avg_pool_3x3', 'separable_3x3_2', 'none']
+        used_hiddenstates = [1, 0, 0, 0, 0, 0, 0]
+        hiddenstate_indices = [0, 1, 1, 1, 0, 1, 1, 1, 0, 0]
+        operations = ['separable_5x5_2', 'separable_7x7_2', 'max_pool_3x3',
+                      'separable_7x7_2', 'avg_pool_3x3', 'separable_5x5_2', 'none',
+                      'avg_pool_3x3', 'separable_3x3_2', 'max_pool_3x3']
+        used_hiddenstates = [1, 1, 1, 0, 0, 0, 0]
+        hiddenstate_indices = [0, 1, 0, 1, 0, 1, 3, 2, 2, 0]
+    """
+    assert import_tfslim(text).cells == parse(load_source("nasnet_a")).cells
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"operations": ["separable_3x3"], "hiddenstate_indices": [0], '
+            '"used_hiddenstates": [0, 0]}',
+            "expected 2 per block",
+        ),
+        (
+            '{"operations": ["separable_3x3", "none"], "hiddenstate_indices": [0, 1], '
+            '"used_hiddenstates": [1, 0, 0]}',
+            "unknown TF op 'separable_3x3'",
+        ),
+        (
+            '{"operations": ["none", "none"], "hiddenstate_indices": [0, 2], '
+            '"used_hiddenstates": [1, 0, 0]}',
+            "index 2 refers to no earlier state",
+        ),
+        (
+            '{"operations": ["none", "none"], "hiddenstate_indices": [0, 1], '
+            '"used_hiddenstates": [1, 1, 1]}',
+            "nothing to concatenate",
+        ),
+        ("operations = __import__('os').system('true')", "not a genotype literal"),
+        ("import os", "unexpected statement"),
+        ("[1, 2]", "must be an object"),
+    ],
+)
+def test_bad_tfslim_input_is_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(NasgenError, match=message):
+        import_tfslim(text)
+
+
+def test_tfslim_unknown_op_suggests_the_tf_spelling() -> None:
+    text = (
+        '{"operations": ["separable_3x3", "none"], "hiddenstate_indices": [0, 1], '
+        '"used_hiddenstates": [1, 0, 0]}'
+    )
+    with pytest.raises(NasgenError) as info:
+        import_tfslim(text)
+    assert "separable_3x3_2" in str(info.value)
+
+
+def test_cli_import_tfslim(tmp_path: Path) -> None:
+    out = tmp_path / "amoeba.cell"
+    result = CliRunner().invoke(
+        main, ["import", "tfslim", str(TFSLIM / "amoebanet_a.json"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "convention tf_amoeba" in out.read_text(encoding="utf-8")
+    bad = CliRunner().invoke(main, ["import", "tfslim", '{"operations": 3}'])
+    assert bad.exit_code == 1
+    assert "Traceback" not in bad.output
