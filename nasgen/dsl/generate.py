@@ -46,13 +46,15 @@ class GenotypeSpace:
     """What to draw from: op spellings, conventions, block counts, combines, skeleton size."""
 
     ops: Sequence[str] = DARTS_OPS
-    conventions: Sequence[str] = ("darts", "tf_slim", "tf_amoeba")
+    conventions: Sequence[str] = ("darts", "tf_slim", "tf_amoeba", "enas")
     blocks: tuple[int, int] = (1, 5)
     operands: tuple[int, int] = (1, 3)
     concat_combine: bool = True
     n_cells: int = 1
     num_filters: int = 8
     input_size: int = 32
+    darts_form: bool = False
+    """Blocks ``add(op(x), op(y))`` and an explicit concat: what a DARTS ``Genotype`` holds."""
 
 
 def _ref(name: str) -> StateRef:
@@ -66,18 +68,19 @@ def _cell(
     blocks = []
     read: set[str] = set()
     for i in range(rng.randint(*space.blocks)):
-        count = rng.randint(*space.operands)
+        count = 2 if space.darts_form else rng.randint(*space.operands)
         ops = []
         for _ in range(count):
             src = rng.choice(states)
             read.add(src)
             ops.append(OpCall(rng.choice(list(space.ops)), _ref(src)))
-        combine = "concat" if space.concat_combine and count > 1 and rng.random() < 0.2 else "add"
+        concat = space.concat_combine and not space.darts_form and count > 1
+        combine = "concat" if concat and rng.random() < 0.2 else "add"
         single = count == 1 and rng.random() < 0.3
         blocks.append(Block(f"b{i + 1}", None if single else combine, tuple(ops)))
         states.append(f"b{i + 1}")
     loose = [b.name for b in blocks if b.name not in read]
-    if rng.random() < 0.5:
+    if not space.darts_form and rng.random() < 0.5:
         return CellDef(name, tuple(map(_ref, inputs)), tuple(blocks), None)
     extra_pool = [s for s in states if s not in loose and (adapt or s not in inputs)]
     extra = rng.sample(extra_pool, k=min(len(extra_pool), rng.randint(0, 2)))
