@@ -7,7 +7,7 @@ this module imports no framework.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from nasgen.dsl.printer import print_module
 from nasgen.dsl.source import decode_source
 from nasgen.errors import SourceText
 from nasgen.ir import CostReport, IRGraph, lower, validate
+from nasgen.passes import Optimized, optimize
 
 __all__ = [
     "Analysis",
@@ -32,8 +33,10 @@ __all__ = [
     "analyze",
     "build",
     "compile",
+    "inference_module",
     "load",
     "load_source",
+    "optimized",
     "options_for",
     "parse_source",
     "save",
@@ -134,12 +137,50 @@ def compile(
     return build(analyze(source, options_for(N=N, F=F, variant=variant, **settings)), seed)
 
 
+def optimized(
+    result: Analysis, level: int = 1, form: str = "train", check: bool = False
+) -> tuple[Analysis, Optimized]:
+    """``result`` with its graph optimised (``nasgen.passes``) and the record of the passes.
+
+    ``form = "train"`` keeps every parameter the paper counts (names and totals);
+    ``"inference"`` also drops dead states and the auxiliary head and folds BatchNorm.
+    """
+    opt = optimize(result.graph, level, form, check)
+    return replace(result, graph=opt.graph, cost=opt.cost), opt
+
+
 def build(result: Analysis, seed: int | None = None) -> Any:
     """The PyTorch module of an analysed architecture (see ``compile``)."""
     from nasgen.backends.torch import build_module
 
     text = print_module(result.module)
     return build_module(result.graph, text, result.arch.network.as_dict(), seed)
+
+
+def inference_module(module: Any, level: int = 1) -> Any:
+    """An eval-mode copy of a compiled module, optimised for inference with the same outputs.
+
+    The module's own genotype is recompiled, optimised in the inference form (dead states and
+    the auxiliary head removed, identities folded, equal pools merged, BatchNorm folded into
+    the convs from the running statistics), and given the module's weights.
+    """
+    import copy
+
+    from nasgen.backends.torch import build_module, fold_batchnorm_
+
+    result = analyze(
+        decode_source(module.nasgen_source.encode("utf-8"), "<module>"),
+        options_for(**module.nasgen_options),
+    )
+    fast, _ = optimized(result, level, "inference")
+    target = build_module(fast.graph, module.nasgen_source, module.nasgen_options)
+    source = copy.deepcopy(module).eval()
+    for node in fast.graph.nodes():
+        if node.attrs.get_bool("fold_bn"):
+            fold_batchnorm_(source.get_submodule(node.id))
+    state = source.state_dict()
+    target.load_state_dict({k: state[k] for k in target.state_dict()}, strict=True)
+    return target.eval()
 
 
 def save(module: Any, path: str | Path) -> Path:

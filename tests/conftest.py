@@ -12,3 +12,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the files under tests/golden instead of comparing against them",
     )
+
+
+def _randomise_bn(model: object, seed: int = 0) -> None:
+    """Random BN affine parameters and running statistics, so eval-mode BN is not the identity."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():  # type: ignore[attr-defined]
+            if isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.weight.copy_(1.0 + 0.2 * torch.randn(n, generator=g))
+                m.bias.copy_(0.1 * torch.randn(n, generator=g))
+                m.running_mean.copy_(0.1 * torch.randn(n, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+
+
+@pytest.fixture
+def randomise_bn() -> object:
+    """``randomise_bn(model, seed=0)``: give every BatchNorm random statistics and affine terms."""
+    return _randomise_bn

@@ -41,8 +41,16 @@ class CostReport:
 
 
 def node_cost(node: IRNode) -> Cost:
-    """Params and MACs of one node, from its ``OpDef``."""
-    return node.op_def.cost(node.attrs, node.in_shapes, node.shape)
+    """Params and MACs of one node, from its ``OpDef``.
+
+    A node whose BatchNorms were folded into its convs (``fold_bn``, inference) has one bias
+    per BN channel instead of a scale and a shift.
+    """
+    cost = node.op_def.cost(node.attrs, node.in_shapes, node.shape)
+    folded = node.op_def.bn_channels
+    if folded is not None and node.attrs.get_bool("fold_bn"):
+        return Cost(cost.params - folded(node.attrs, node.shape), cost.macs)
+    return cost
 
 
 def estimate(graph: IRGraph) -> CostReport:

@@ -12,7 +12,7 @@ operands (concat order matters); graph edges mirror it for topology.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
@@ -110,6 +110,46 @@ class IRGraph:
     def outputs(self) -> list[str]:
         """The network outputs: the classifier, then the auxiliary head if any."""
         return [self.output] + ([self.aux_output] if self.aux_output else [])
+
+    def copy(self) -> IRGraph:
+        """An independent copy (nodes are immutable and shared)."""
+        other = IRGraph(self.arch)
+        other.g = self.g.copy()
+        other.output, other.aux_output = self.output, self.aux_output
+        return other
+
+    def remove(self, node_id: str) -> None:
+        """Remove a node that nothing reads and that is no network output."""
+        assert not list(self.g.successors(node_id)), f"{node_id} is still read"
+        assert node_id not in self.outputs(), f"{node_id} is a network output"
+        self.g.remove_node(node_id)
+
+    def set_inputs(self, node_id: str, inputs: tuple[str, ...]) -> IRNode:
+        """Give a node new operands (of the same shapes, or fewer for ``add``); return it."""
+        node = self.node(node_id)
+        new = replace(node, inputs=inputs, in_shapes=tuple(self.node(i).shape for i in inputs))
+        for src in set(node.inputs) - set(inputs):
+            self.g.remove_edge(src, node_id)
+        for src in inputs:
+            self.g.add_edge(src, node_id)
+        self.g.nodes[node_id]["node"] = new
+        return new
+
+    def update(self, node: IRNode) -> None:
+        """Replace a node by a version with the same id, operands and shape (new attrs)."""
+        old = self.node(node.id)
+        assert (old.inputs, old.shape) == (node.inputs, node.shape), node.id
+        self.g.nodes[node.id]["node"] = node
+
+    def redirect(self, old: str, new: str) -> None:
+        """Make every reader of ``old`` (and the network outputs) read ``new`` instead."""
+        for reader in list(self.g.successors(old)):
+            inputs = tuple(new if i == old else i for i in self.node(reader).inputs)
+            self.set_inputs(reader, inputs)
+        if self.output == old:
+            self.output = new
+        if self.aux_output == old:
+            self.aux_output = new
 
     def render(self) -> str:
         """Canonical text of the graph, one node a line (goldens and ``--debug``)."""

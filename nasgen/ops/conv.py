@@ -55,6 +55,7 @@ CONV_BN = OPS.add(
         cost=_conv_bn_cost,
         pure=True,
         has_weights=True,
+        bn_channels=lambda attrs, out: out[0] if attrs.get_bool("bn", True) else 0,
     )
 )
 
@@ -121,6 +122,7 @@ SEP_CONV = OPS.add(
         expand=_sep_conv_expand,
         pure=True,
         has_weights=True,
+        bn_channels=lambda attrs, out: attrs.get_int("repeats") * out[0],
     )
 )
 
@@ -236,5 +238,6 @@ FAC_CONV = OPS.add(
         expand=_fac_conv_expand,
         pure=True,
         has_weights=True,
+        bn_channels=lambda attrs, out: out[0] * (2 if attrs.get_bool("mid_bn") else 1),
     )
 )

@@ -97,5 +97,6 @@ FACTORIZED_REDUCE = OPS.add(
         cost=_fr_cost,
         pure=True,
         has_weights=True,
+        bn_channels=lambda attrs, out: out[0],
     )
 )

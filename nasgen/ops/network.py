@@ -190,5 +190,6 @@ RESNET_BLOCK = OPS.add(
         cost=_resnet_cost,
         pure=True,
         has_weights=True,
+        bn_channels=lambda attrs, out: 2 * out[0],
     )
 )

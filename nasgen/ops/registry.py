@@ -180,6 +180,8 @@ class OpDef:
         is_identity: attrs for which the node returns its input unchanged.
         has_weights: the node owns trainable tensors (backends must name them).
         combine: a block may combine its op outputs with it (``add``, ``concat``).
+        bn_channels: BatchNorm channels that directly follow a conv inside the op (foldable
+            into that conv for inference: 2 parameters become 1 bias each).
 
     """
 
@@ -195,6 +197,7 @@ class OpDef:
     is_identity: Callable[[Attrs], bool] = _never_identity
     has_weights: bool = False
     combine: bool = False
+    bn_channels: Callable[[Attrs, Shape], int] | None = None
 
     @property
     def searchable(self) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from nasgen.backends.torch.fold import fold_batchnorm_
 from nasgen.backends.torch.layers import (
     Add,
     AuxHead,
@@ -59,7 +60,8 @@ def lower_node(node: IRNode, convention: Convention) -> nn.Module:
     fn = TORCH_LOWERINGS.get(node.op)
     if fn is None:
         raise BackendError("E502", f"no torch lowering for op {node.op!r} (node {node.id})")
-    return fn(node, convention)
+    layer = fn(node, convention)
+    return fold_batchnorm_(layer) if node.attrs.get_bool("fold_bn") else layer
 
 
 def _c_in(node: IRNode) -> int:

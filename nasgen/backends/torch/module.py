@@ -9,10 +9,12 @@ prefixes others (the ``add`` node ``cells.5.b2``) holds them as children; pure p
 (``cells``, ``cells.5``) are empty containers. The forward pass runs a flat plan in the IR's
 topological order, so the tree is for naming only.
 
-NOTE: [ScheduledDropPath] In training, the output of every non-identity op that feeds an
-``add`` is dropped per sample with probability ``drop_path x progress`` (NASNet's schedule,
-DARTS's ``drop_prob * epoch / epochs``); ``set_progress`` moves it. TF's extra scaling by
-layer depth is not applied. Eval is untouched.
+NOTE: [ScheduledDropPath] In training, every operand of an ``add`` that a non-identity op
+computed is dropped per sample with probability ``drop_path x progress`` (NASNet's schedule,
+DARTS's ``drop_prob * epoch / epochs``); ``set_progress`` moves it. The mask is drawn per
+operand, so an op read twice by one ``add`` (after common-subexpression elimination) is
+dropped independently each time, as the two ops it replaced were. TF's extra scaling by layer
+depth is not applied. Eval is untouched.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class _Step:
     index: int
     module: nn.Module
     inputs: tuple[int, ...]
-    drop: bool
+    drop: tuple[bool, ...]
     aux_only: bool
     release: tuple[int, ...]
 
@@ -107,8 +109,10 @@ class NasgenNet(nn.Module):
         for i, n in enumerate(nodes):
             if n.op == "input":
                 continue
-            feeds_add = any(graph.node(c).op == "add" for c in graph.consumers(n.id))
-            drop = n.role == "op" and n.op != "identity" and feeds_add
+            drop = tuple(
+                n.op == "add" and graph.node(s).role == "op" and graph.node(s).op != "identity"
+                for s in n.inputs
+            )
             inputs = tuple(index[s] for s in n.inputs)
             plan.append(
                 _Step(i, layers[n.id], inputs, drop, n.id in aux_only, tuple(release.get(i, ())))
@@ -136,10 +140,12 @@ class NasgenNet(nn.Module):
         for step in self._plan:
             if step.aux_only and not with_aux:
                 continue
-            out = step.module(*(values[i] for i in step.inputs))
-            if step.drop and prob > 0.0:
-                out = drop_path(out, prob)
-            values[step.index] = out
+            args = [values[i] for i in step.inputs]
+            if prob > 0.0 and any(step.drop):
+                args = [
+                    drop_path(a, prob) if d else a for a, d in zip(args, step.drop, strict=True)
+                ]
+            values[step.index] = step.module(*args)
             for i in step.release:
                 values.pop(i, None)
         logits = values[self._output]
