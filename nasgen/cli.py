@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 import click
 
 from nasgen import __version__
-from nasgen.api import Analysis, CompileOptions, analyze, build, load_source, save
+from nasgen.api import (
+    Analysis,
+    CompileOptions,
+    analyze,
+    build,
+    load_source,
+    optimized,
+    save,
+)
 from nasgen.dsl import bundled_names, parse
 from nasgen.dsl.foreign import (
     export_darts,
@@ -210,6 +218,21 @@ def _parse_set(
     "(weights + genotype text + options). Loads with nasgen.load(PATH).",
 )
 @click.option("--seed", type=int, help="Seed for the initial weights (with -o).")
+@click.option(
+    "-O",
+    "--opt-level",
+    "level",
+    type=click.IntRange(0, 1),
+    default=1,
+    show_default=True,
+    help="0: the graph exactly as written; 1: run the IR passes (for a checkpoint the training "
+    "form, which keeps every parameter and output; for ONNX the inference form).",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="List each pass and what it changed: cells, blocks, nodes removed, merged or folded.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_user_errors
 def compile_(
@@ -224,6 +247,8 @@ def compile_(
     as_json: bool,
     output: Path | None,
     seed: int | None,
+    level: int,
+    explain: bool,
     force: bool,
 ) -> None:
     r"""Compile SOURCE (a .cell path or a bundled name) and print its size, stage by stage.
@@ -238,6 +263,7 @@ def compile_(
       nasgen compile nasnet_a.cell --variant large --json
       nasgen compile darts_v2.cell --N 6 --F 36 --set drop_path=0.3
       nasgen compile darts_v2.cell --seed 0 -o darts_v2.safetensors
+      nasgen compile nasnet_a.cell --N 4 --F 44 --explain
     """
     extra = [
         (k, v)
@@ -252,8 +278,12 @@ def compile_(
         click.echo(json.dumps(_summary_dict(result), indent=2))
     else:
         click.echo(_summary_table(result))
+    form = "inference" if output is not None and output.suffix == ".onnx" else "train"
+    fast, opt = optimized(result, level, form)
+    if explain:
+        click.echo(opt.explain(), nl=False, err=as_json)
     if output is not None:
-        written = save(build(result, seed), output)
+        written = save(build(fast, seed), output)
         size = written.stat().st_size
         click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
 

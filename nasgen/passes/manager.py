@@ -48,6 +48,8 @@ class Optimized:
     records: tuple[PassRecord, ...]
     level: int
     form: str
+    nodes_before: int
+    params_before: int
 
     def changes(self) -> list[Change]:
         """Every change, in the order made."""
@@ -55,9 +57,13 @@ class Optimized:
 
     def explain(self) -> str:
         """The ``--explain`` report: each pass, then what it changed, grouped by cell."""
-        lines = [f"optimisation level {self.level}, {self.form} form"]
+        head = f"optimisation level {self.level}, {self.form} form"
         if self.level == 0:
-            return lines[0] + ": no passes run\n"
+            return head + ": no passes run\n"
+        lines = [
+            f"{head}: {self.nodes_before} -> {len(self.graph)} nodes, "
+            f"{self.params_before:,} -> {self.cost.params:,} parameters"
+        ]
         by_pass: dict[str, list[Change]] = {p.name: [] for p in PASSES if self.form in p.forms}
         for record in self.records:
             by_pass[record.name].extend(record.changes)
@@ -93,4 +99,5 @@ def optimize(graph: IRGraph, level: int = 1, form: str = "train", check: bool = 
             break
     else:  # pragma: no cover - every pass only removes nodes, so rounds are bounded
         raise PassError("E403", f"passes did not reach a fixed point in {_MAX_ROUNDS} rounds")
-    return Optimized(out, estimate(out), tuple(records), level, form)
+    before = estimate(graph).params
+    return Optimized(out, estimate(out), tuple(records), level, form, len(graph), before)
