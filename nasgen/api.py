@@ -40,6 +40,7 @@ __all__ = [
     "options_for",
     "parse_source",
     "save",
+    "to_onnx",
 ]
 
 
@@ -138,14 +139,18 @@ def compile(
 
 
 def optimized(
-    result: Analysis, level: int = 1, form: str = "train", check: bool = False
+    result: Analysis,
+    level: int = 1,
+    form: str = "train",
+    check: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[Analysis, Optimized]:
     """``result`` with its graph optimised (``nasgen.passes``) and the record of the passes.
 
     ``form = "train"`` keeps every parameter the paper counts (names and totals);
     ``"inference"`` also drops dead states and the auxiliary head and folds BatchNorm.
     """
-    opt = optimize(result.graph, level, form, check)
+    opt = optimize(result.graph, level, form, check, skip)
     return replace(result, graph=opt.graph, cost=opt.cost), opt
 
 
@@ -155,6 +160,45 @@ def build(result: Analysis, seed: int | None = None) -> Any:
 
     text = print_module(result.module)
     return build_module(result.graph, text, result.arch.network.as_dict(), seed)
+
+
+def to_onnx(
+    module: Any,
+    *,
+    level: int = 1,
+    opset: int = 18,
+    dynamic_batch: bool = True,
+    batch_size: int = 1,
+    result: Analysis | None = None,
+) -> tuple[Any, Optimized]:
+    """The inference graph of a compiled module as an ONNX ``ModelProto`` (not yet written).
+
+    The module's genotype is recompiled and optimised in the inference form (without
+    ``bn_fold``: the exporter folds each BatchNorm into its conv from the module's running
+    statistics); no auxiliary head, dropout or drop path. Returns the model and the record of
+    the passes. Write it with ``nasgen.exporters.onnx.save_onnx`` (checked, atomic).
+    ``result``, the analysis the module was built from, saves compiling its genotype again.
+    """
+    from nasgen.exporters.onnx import export_onnx, weights_from_state_dict
+
+    text = module.nasgen_source
+    if result is None:
+        # Locations then point into the genotype text the model's metadata carries.
+        result = analyze(
+            decode_source(text.encode("utf-8"), "nasgen.source"),
+            options_for(**module.nasgen_options),
+        )
+    fast, opt = optimized(result, level, "inference", skip=frozenset({"bn_fold"}))
+    proto = export_onnx(
+        fast.graph,
+        weights_from_state_dict(module.state_dict()),
+        opset=opset,
+        dynamic_batch=dynamic_batch,
+        batch_size=batch_size,
+        source_text=text,
+        options=module.nasgen_options,
+    )
+    return proto, opt
 
 
 def inference_module(module: Any, level: int = 1) -> Any:

@@ -23,9 +23,11 @@ from nasgen.api import (
     CompileOptions,
     analyze,
     build,
+    load,
     load_source,
     optimized,
     save,
+    to_onnx,
 )
 from nasgen.dsl import bundled_names, parse
 from nasgen.dsl.foreign import (
@@ -40,6 +42,7 @@ from nasgen.dsl.network import KEYS
 from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
 from nasgen.ops import OPS, PRESETS
+from nasgen.review import architecture_hash, cell_hashes, diff_architectures
 from nasgen.verify import Check, load_registry, verify
 
 __all__ = ["main"]
@@ -124,7 +127,7 @@ def _summary_table(a: Analysis) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="nasgen")
 def main() -> None:
-    r"""nasgen: NAS architectures as reviewable .cell text files.
+    """nasgen: NAS architectures as reviewable .cell text files.
 
     Parse, validate and cost published cells (NASNet-A, DARTS, ...) without any framework,
     and (from later releases) build PyTorch modules and ONNX graphs from them.
@@ -142,7 +145,7 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @_user_errors
 def check(files: tuple[str, ...], quiet: bool) -> None:
-    r"""Validate .cell FILES (and every variant they define); exit 1 on any error.
+    """Validate .cell FILES (and every variant they define); exit 1 on any error.
 
     Each file is parsed, resolved, lowered to the IR with its own network settings and every
     `variant`, and validated (shapes, dangling states, sizes). Diagnostics point at
@@ -214,8 +217,8 @@ def _parse_set(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also build the PyTorch module and write it as a safetensors checkpoint "
-    "(weights + genotype text + options). Loads with nasgen.load(PATH).",
+    help="Also build the PyTorch module and write it: PATH.safetensors (weights + genotype "
+    "text + options; loads with nasgen.load(PATH)) or PATH.onnx (the inference graph).",
 )
 @click.option("--seed", type=int, help="Seed for the initial weights (with -o).")
 @click.option(
@@ -251,11 +254,13 @@ def compile_(
     explain: bool,
     force: bool,
 ) -> None:
-    r"""Compile SOURCE (a .cell path or a bundled name) and print its size, stage by stage.
+    """Compile SOURCE (a .cell path or a bundled name) and print its size, stage by stage.
 
     The summary (shapes, parameters, multiply-accumulates per stage; the auxiliary head apart)
     comes from the IR alone: no framework is imported. Values given here override the file's
-    network block, after --variant.
+    network block, after --variant. With -o PATH.safetensors the PyTorch module is built and
+    saved; with -o PATH.onnx its inference graph (opset 18, dynamic batch) is written straight
+    from the IR (see `nasgen export` for opsets, fp16 and int8).
 
     \b
     Examples:
@@ -264,6 +269,7 @@ def compile_(
       nasgen compile darts_v2.cell --N 6 --F 36 --set drop_path=0.3
       nasgen compile darts_v2.cell --seed 0 -o darts_v2.safetensors
       nasgen compile nasnet_a.cell --N 4 --F 44 --explain
+      nasgen compile nasnet_a.cell --N 4 --F 44 --seed 0 -o nasnet_a_mobile.onnx
     """
     extra = [
         (k, v)
@@ -278,14 +284,32 @@ def compile_(
         click.echo(json.dumps(_summary_dict(result), indent=2))
     else:
         click.echo(_summary_table(result))
-    form = "inference" if output is not None and output.suffix == ".onnx" else "train"
-    fast, opt = optimized(result, level, form)
+    if output is not None and output.suffix == ".onnx":
+        proto, opt = to_onnx(build(result, seed), level=level, result=result)
+        if explain:
+            click.echo(opt.explain(), nl=False, err=as_json)
+        _write_onnx(proto, output, force, as_json)
+        return
+    fast, opt = optimized(result, level, "train")
     if explain:
         click.echo(opt.explain(), nl=False, err=as_json)
     if output is not None:
         written = save(build(fast, seed), output)
         size = written.stat().st_size
         click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
+
+
+def _write_onnx(proto: Any, path: Path, force: bool, quiet: bool = False) -> None:
+    """Check (full checker, strict shape inference) and write atomically; never overwrite."""
+    from nasgen.exporters.onnx import save_onnx
+
+    try:
+        written = save_onnx(proto, path, force=force)
+    except FileExistsError:
+        raise NasgenError("E505", f"{path} exists; pass --force to overwrite it") from None
+    size = written.stat().st_size
+    nodes = len(proto.graph.node)
+    click.echo(f"wrote {written} ({nodes} nodes, {size / 2**20:.2f} MiB)", err=quiet)
 
 
 def _write_new(path: Path, text: str, force: bool) -> None:
@@ -318,7 +342,7 @@ def import_(
     convention: str | None,
     force: bool,
 ) -> None:
-    r"""Turn a foreign genotype into .cell text.
+    """Turn a foreign genotype into .cell text.
 
     FORMAT is `darts` (a DARTS-family Genotype(...)), `nb201` (a NAS-Bench-201 string) or
     `tfslim` (TF-slim / TF-TPU lists `operations`, `hiddenstate_indices`, `used_hiddenstates`,
@@ -364,19 +388,137 @@ def import_(
 
 
 @main.command(name="export")
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(["darts", "nb201"]))
-@click.argument("source")
+@click.argument("args", nargs=-1, required=True, metavar="[darts|nb201] INPUT")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ONNX file to write (checkpoints only).",
+)
+@click.option(
+    "--opset",
+    type=click.IntRange(17, 21),
+    default=18,
+    show_default=True,
+    help="ONNX opset (18: torch.onnx's default and fully covered by onnxruntime's CPU kernels).",
+)
+@click.option("--static-batch", is_flag=True, help="A fixed batch axis instead of a dynamic one.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="The fixed batch size (with --static-batch).",
+)
+@click.option("--fp16", is_flag=True, help="Convert weights and compute to float16.")
+@click.option(
+    "--int8",
+    is_flag=True,
+    help="Quantize to int8 with onnxruntime: QDQ, per-channel weights, uint8 activations, "
+    "reduce_range (keeps accuracy on x86 CPUs without VNNI), MinMax calibration.",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of real images (png, jpg...) for --int8 calibration and the agreement check.",
+)
+@click.option(
+    "-O",
+    "--opt-level",
+    "level",
+    type=click.IntRange(0, 1),
+    default=1,
+    show_default=True,
+    help="0: the graph as written; 1: the inference passes (see nasgen compile --explain).",
+)
+@click.option("--explain", is_flag=True, help="List each pass and what it changed.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_user_errors
-def export_(fmt: str, source: str) -> None:
-    r"""Print SOURCE's cells as a DARTS Genotype(...) or an NB-201 string.
+def export_(
+    args: tuple[str, ...],
+    output: Path | None,
+    opset: int,
+    static_batch: bool,
+    batch_size: int,
+    fp16: bool,
+    int8: bool,
+    calibration: Path | None,
+    level: int,
+    explain: bool,
+    force: bool,
+) -> None:
+    """Export a checkpoint to ONNX, or print a genotype as a DARTS or NB-201 string.
+
+    `nasgen export CHECKPOINT -o model.onnx` writes the inference graph of a checkpoint saved
+    by `nasgen compile -o x.safetensors` (or `nasgen.save`), straight from the IR: no aux
+    head, BatchNorm folded into the convs, node names and doc strings pointing at the cell,
+    block and line of the genotype, the genotype text in the metadata. Every file is checked
+    (full checker, strict shape inference) and written atomically. --fp16 and --int8 print the
+    size and the agreement with fp32 (max abs logit error, top-1 agreement) on the
+    calibration images (--fp16 without --calibration: 16 seeded random inputs).
+
+    `nasgen export darts|nb201 SOURCE` prints SOURCE's cells as a DARTS Genotype(...) or an
+    NB-201 string.
 
     \b
     Examples:
+      nasgen export nasnet.safetensors -o nasnet.onnx
+      nasgen export nasnet.safetensors -o nasnet_int8.onnx --int8 --calibration images/
+      nasgen export nasnet.safetensors -o nasnet_fp16.onnx --fp16 --static-batch
       nasgen export darts darts_v2.cell
       nasgen export nb201 my_nb201.cell
     """
-    module = parse(load_source(source))
-    click.echo(export_darts(module) if fmt == "darts" else export_nb201(module))
+    if args[0] in ("darts", "nb201"):
+        if len(args) != 2:
+            raise NasgenError("E530", f"nasgen export {args[0]} takes one SOURCE")
+        module = parse(load_source(args[1]))
+        click.echo(export_darts(module) if args[0] == "darts" else export_nb201(module))
+        return
+    if len(args) != 1:
+        raise NasgenError("E530", "expected one CHECKPOINT (or: darts|nb201 SOURCE)")
+    if output is None:
+        raise NasgenError("E530", "an ONNX export needs -o PATH.onnx")
+    if fp16 and int8:
+        raise NasgenError("E530", "choose one of --fp16 and --int8")
+    if int8 and calibration is None:
+        raise NasgenError("E530", "--int8 needs --calibration DIR", hint="a folder of real images")
+    if output.exists() and not force:
+        raise NasgenError("E505", f"{output} exists; pass --force to overwrite it")
+    module = load(args[0])
+    proto, opt = to_onnx(
+        module, level=level, opset=opset, dynamic_batch=not static_batch, batch_size=batch_size
+    )
+    if explain:
+        click.echo(opt.explain(), nl=False)
+    if fp16 or int8:
+        proto = _reduced(proto, module, int8, calibration)
+    _write_onnx(proto, output, force)
+
+
+def _reduced(proto: Any, module: Any, int8: bool, calibration: Path | None) -> Any:
+    """The fp16 or int8 model, after printing its size and its agreement with fp32."""
+    import numpy as np
+
+    from nasgen.exporters.onnx.quantize import agreement, load_images, to_fp16, to_int8
+
+    size = int(module.nasgen_options["input_size"])
+    channels = int(module.nasgen_options["input_channels"])
+    if calibration is not None:
+        inputs = load_images(calibration, size, channels)
+        where = f"{len(inputs)} calibration images"
+    else:
+        rng = np.random.default_rng(0)
+        inputs = rng.standard_normal((16, channels, size, size)).astype(np.float32)
+        where = "16 seeded random inputs"
+    reduced = to_int8(proto, inputs) if int8 else to_fp16(proto)
+    check = agreement(proto, reduced, inputs)
+    kind = "int8" if int8 else "fp16"
+    click.echo(
+        f"{kind}: {reduced.ByteSize() / 2**20:.2f} MiB (fp32 {proto.ByteSize() / 2**20:.2f} MiB); "
+        f"on {where}: max |logit error| {check.max_abs_error:.3g}, "
+        f"top-1 agreement {check.top1_agreement:.1%}"
+    )
+    return reduced
 
 
 def _format_count(n: int) -> str:
@@ -398,7 +540,7 @@ def _delta(check: Check) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @_user_errors
 def verify_(only: str | None, registry: Path | None, as_json: bool) -> None:
-    r"""Check every published size of the bundled genotypes against the compiler.
+    """Check every published size of the bundled genotypes against the compiler.
 
     Each figure (params, MACs, or params with BN moving statistics as Keras counts them) is
     compiled on the skeleton the paper reports and compared: an exact count from the released
@@ -464,9 +606,150 @@ def verify_(only: str | None, registry: Path | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+def _skeleton_options(fn: F) -> F:
+    """--N, --F and --variant, shared by hash, diff and draw."""
+    fn = click.option(
+        "--variant", help="Apply a `variant NAME { ... }` block of the file(s) first."
+    )(fn)
+    fn = click.option(
+        "--F", "num_filters", type=click.IntRange(min=1), help="Filters of the first stage."
+    )(fn)
+    return click.option(
+        "--N", "n_cells", type=click.IntRange(min=1), help="Normal cells per stage."
+    )(fn)
+
+
+@main.command(name="hash")
+@click.argument("files", nargs=-1, required=True)
+@_skeleton_options
+@click.option("--cells", "show_cells", is_flag=True, help="Also print each cell's hash.")
+@_user_errors
+def hash_(
+    files: tuple[str, ...],
+    n_cells: int | None,
+    num_filters: int | None,
+    variant: str | None,
+    show_cells: bool,
+) -> None:
+    """Print the fingerprint of each FILE: equal when files compile to the same network.
+
+    The hash is of the network, not the text: renamed states, reordered blocks, swapped `add`
+    operands, op aliases (skip_connect / identity), comments and layout change nothing; any op,
+    input, combine, output list, convention rule or network setting (file, variant, --N, --F)
+    changes it. Lines read `HASH  FILE`, like sha256sum; exit 1 if any file has an error.
+
+    \b
+    Examples:
+      nasgen hash nasnet_a.cell
+      nasgen hash mine.cell theirs.cell --cells
+      nasgen hash darts_v2.cell --variant imagenet
+    """
+    options = CompileOptions(n_cells, num_filters, variant)
+    failed = 0
+    for file in files:
+        try:
+            arch = analyze(load_source(file), options).arch
+        except NasgenError as err:
+            failed += 1
+            click.echo(str(err), err=True)
+            continue
+        click.echo(f"{architecture_hash(arch)}  {file}")
+        if show_cells:
+            for name, digest in cell_hashes(arch).items():
+                click.echo(f"  cell {name}: {digest}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command(name="diff")
+@click.argument("a")
+@click.argument("b")
+@_skeleton_options
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
+@_user_errors
+def diff_(
+    a: str,
+    b: str,
+    n_cells: int | None,
+    num_filters: int | None,
+    variant: str | None,
+    as_json: bool,
+) -> None:
+    """Compare architectures A and B as networks; exit 0 when equivalent, 1 when not.
+
+    Lists per cell what changed (op, input, combine, operands, blocks added or removed, the
+    output list), the convention rules and network settings that differ, and the parameters
+    and MACs of both. Cells are paired by role (normal, reduction), blocks by what they
+    compute, so renames and reorderings are no change; names are A's. --N, --F and --variant
+    apply to both files. Errors in either file also exit 1.
+
+    \b
+    Examples:
+      nasgen diff nasnet_a.cell mine.cell
+      nasgen diff darts_v2.cell pc_darts.cell --variant imagenet
+      nasgen diff old.cell new.cell --N 4 --F 44 --json
+    """
+    options = CompileOptions(n_cells, num_filters, variant)
+    result = diff_architectures(analyze(a, options), analyze(b, options))
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.render_text())
+    if not result.equivalent:
+        sys.exit(1)
+
+
+@main.command(name="draw")
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write; its suffix picks the format: .svg, .png or .pdf.",
+)
+@click.option("--cell", "cell_name", help="The cell to draw (default: the network's normal cell).")
+@click.option(
+    "--network", "whole", is_flag=True, help="Draw the whole network: stem, stages, heads."
+)
+@_skeleton_options
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@_user_errors
+def draw(
+    source: str,
+    output: Path,
+    cell_name: str | None,
+    whole: bool,
+    n_cells: int | None,
+    num_filters: int | None,
+    variant: str | None,
+    force: bool,
+) -> None:
+    """Draw a cell of SOURCE (or with --network the whole network) with Graphviz.
+
+    A cell is drawn as in the NASNet paper: its inputs h_{i-1} and h_i at the top, a box per
+    op, a "+" per add, and the output concat with an edge from every state it concatenates.
+    --network shows the stem, each stage (cells, output shape, params, MACs), the reductions
+    and the heads. Needs Graphviz's `dot` (apt-get install graphviz).
+
+    \b
+    Examples:
+      nasgen draw nasnet_a.cell -o normal.svg
+      nasgen draw nasnet_a.cell --cell reduction -o reduction.png
+      nasgen draw darts_v2.cell --network --variant imagenet -o darts_v2.pdf --force
+    """
+    from nasgen.review.draw import cell_graph, network_graph, render
+
+    if whole and cell_name is not None:
+        raise click.UsageError("--cell and --network exclude each other")
+    result = analyze(source, CompileOptions(n_cells, num_filters, variant))
+    if whole:
+        graph = network_graph(result)
+    else:
+        graph = cell_graph(result.arch, cell_name or result.arch.network.normal)
+    click.echo(f"wrote {render(graph, output, force=force)}", err=True)
+
+
 @main.command(name="list")
 def list_() -> None:
-    r"""List the bundled genotypes (usable by name from any directory).
+    """List the bundled genotypes (usable by name from any directory).
 
     \b
     Example:
@@ -478,7 +761,7 @@ def list_() -> None:
 
 @main.command()
 def ops() -> None:
-    r"""List the ops a cell may use, with their aliases and parameters.
+    """List the ops a cell may use, with their aliases and parameters.
 
     \b
     Example:

@@ -70,11 +70,22 @@ class IRGraph:
         self.g: nx.DiGraph = nx.DiGraph()
         self.output: str = ""
         self.aux_output: str | None = None
+        self._order = 0
+        self._topo: list[str] | None = None  # cached order; any structural change drops it
 
-    def add(self, node: IRNode) -> IRNode:
-        """Add a node whose inputs are already in the graph."""
+    def add(self, node: IRNode, after: str | None = None) -> IRNode:
+        """Add a node whose inputs are already in the graph.
+
+        Nodes are ordered by creation; ``after`` places the node right after another in that
+        order instead (a pass inserting a node keeps every other node's position).
+        """
         assert node.id not in self.g, f"duplicate IR node id {node.id}"
-        self.g.add_node(node.id, node=node, order=len(self.g))
+        order: float = self._order
+        if after is not None:
+            order = self.g.nodes[after]["order"] + 0.5
+        self.g.add_node(node.id, node=node, order=order)
+        self._order += 1
+        self._topo = None
         for src in node.inputs:
             assert src in self.g, f"{node.id} reads unknown node {src}"
             self.g.add_edge(src, node.id)
@@ -95,8 +106,10 @@ class IRGraph:
 
     def nodes(self) -> Iterator[IRNode]:
         """Nodes in deterministic topological order (ties broken by order of creation)."""
-        order = self.g.nodes(data="order")
-        for node_id in nx.lexicographical_topological_sort(self.g, key=lambda n: order[n]):
+        if self._topo is None:
+            order = self.g.nodes(data="order")
+            self._topo = list(nx.lexicographical_topological_sort(self.g, key=lambda n: order[n]))
+        for node_id in self._topo:
             yield self.node(node_id)
 
     def consumers(self, node_id: str) -> list[str]:
@@ -116,6 +129,7 @@ class IRGraph:
         other = IRGraph(self.arch)
         other.g = self.g.copy()
         other.output, other.aux_output = self.output, self.aux_output
+        other._order = self._order
         return other
 
     def remove(self, node_id: str) -> None:
@@ -123,6 +137,7 @@ class IRGraph:
         assert not list(self.g.successors(node_id)), f"{node_id} is still read"
         assert node_id not in self.outputs(), f"{node_id} is a network output"
         self.g.remove_node(node_id)
+        self._topo = None
 
     def set_inputs(self, node_id: str, inputs: tuple[str, ...]) -> IRNode:
         """Give a node new operands (of the same shapes, or fewer for ``add``); return it."""
@@ -133,6 +148,7 @@ class IRGraph:
         for src in inputs:
             self.g.add_edge(src, node_id)
         self.g.nodes[node_id]["node"] = new
+        self._topo = None
         return new
 
     def update(self, node: IRNode) -> None:

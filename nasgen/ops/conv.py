@@ -56,6 +56,7 @@ CONV_BN = OPS.add(
         pure=True,
         has_weights=True,
         bn_channels=lambda attrs, out: out[0] if attrs.get_bool("bn", True) else 0,
+        relu_attr="relu",
     )
 )
 
@@ -123,6 +124,7 @@ SEP_CONV = OPS.add(
         pure=True,
         has_weights=True,
         bn_channels=lambda attrs, out: attrs.get_int("repeats") * out[0],
+        relu_attr="relu_in",
     )
 )
 
@@ -239,5 +241,6 @@ FAC_CONV = OPS.add(
         pure=True,
         has_weights=True,
         bn_channels=lambda attrs, out: out[0] * (2 if attrs.get_bool("mid_bn") else 1),
+        relu_attr="relu_in",
     )
 )

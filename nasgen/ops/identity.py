@@ -98,5 +98,6 @@ FACTORIZED_REDUCE = OPS.add(
         pure=True,
         has_weights=True,
         bn_channels=lambda attrs, out: out[0],
+        relu_attr="relu",
     )
 )

@@ -18,6 +18,7 @@ __all__ = [
     "BATCH_NORM",
     "INPUT",
     "LINEAR",
+    "RELU",
     "RESNET_BLOCK",
     "AuxStyle",
     "aux_geometry",
@@ -43,6 +44,16 @@ BATCH_NORM = OPS.add(
         cost=lambda attrs, ins, out: Cost(2 * out[0], 0),
         pure=True,
         has_weights=True,
+    )
+)
+
+
+RELU = OPS.add(
+    OpDef(
+        name="relu",
+        doc="ReLU of a state, shared by the ops that read it (inserted by the relu_share pass)",
+        infer_shape=_bn_shape,
+        pure=True,
     )
 )
 

@@ -182,6 +182,8 @@ class OpDef:
         combine: a block may combine its op outputs with it (``add``, ``concat``).
         bn_channels: BatchNorm channels that directly follow a conv inside the op (foldable
             into that conv for inference: 2 parameters become 1 bias each).
+        relu_attr: the boolean attribute that switches the ReLU the op applies to its input
+            first (default true where absent), so that one shared ReLU can replace several.
 
     """
 
@@ -198,6 +200,7 @@ class OpDef:
     has_weights: bool = False
     combine: bool = False
     bn_channels: Callable[[Attrs, Shape], int] | None = None
+    relu_attr: str | None = None
 
     @property
     def searchable(self) -> bool:

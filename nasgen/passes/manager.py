@@ -20,11 +20,12 @@ from nasgen.passes.bn_fold import BN_FOLD
 from nasgen.passes.cse import CSE
 from nasgen.passes.dead_state import DEAD_STATE
 from nasgen.passes.identity_fold import IDENTITY_FOLD
+from nasgen.passes.relu_share import RELU_SHARE
 from nasgen.passes.zero_ops import ZERO_OPS
 
 __all__ = ["LEVELS", "PASSES", "Optimized", "PassRecord", "optimize"]
 
-PASSES: tuple[Pass, ...] = (DEAD_STATE, ZERO_OPS, IDENTITY_FOLD, CSE, BN_FOLD)
+PASSES: tuple[Pass, ...] = (DEAD_STATE, ZERO_OPS, IDENTITY_FOLD, CSE, RELU_SHARE, BN_FOLD)
 """Every pass, in the order a round runs them."""
 LEVELS = (0, 1)
 _MAX_ROUNDS = 16
@@ -50,6 +51,7 @@ class Optimized:
     form: str
     nodes_before: int
     params_before: int
+    skipped: frozenset[str] = frozenset()
 
     def changes(self) -> list[Change]:
         """Every change, in the order made."""
@@ -64,7 +66,9 @@ class Optimized:
             f"{head}: {self.nodes_before} -> {len(self.graph)} nodes, "
             f"{self.params_before:,} -> {self.cost.params:,} parameters"
         ]
-        by_pass: dict[str, list[Change]] = {p.name: [] for p in PASSES if self.form in p.forms}
+        by_pass: dict[str, list[Change]] = {
+            p.name: [] for p in PASSES if self.form in p.forms and p.name not in self.skipped
+        }
         for record in self.records:
             by_pass[record.name].extend(record.changes)
         for name, changes in by_pass.items():
@@ -77,15 +81,25 @@ class Optimized:
         return "\n".join(lines) + "\n"
 
 
-def optimize(graph: IRGraph, level: int = 1, form: str = "train", check: bool = False) -> Optimized:
-    """Run the passes of ``level`` valid in ``form`` on a copy of ``graph`` to a fixed point."""
+def optimize(
+    graph: IRGraph,
+    level: int = 1,
+    form: str = "train",
+    check: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> Optimized:
+    """Run the passes of ``level`` valid in ``form`` on a copy of ``graph`` to a fixed point.
+
+    ``skip`` names passes to leave out (the ONNX exporter folds BatchNorm itself, from the
+    unfolded weights, so it skips ``bn_fold``).
+    """
     if level not in LEVELS:
         raise PassError("E401", f"unknown optimisation level {level}", hint="use 0 or 1")
     if form not in FORMS:
         raise PassError("E402", f"unknown form {form!r}", hint=f"one of {', '.join(FORMS)}")
     out = graph.copy()
     records: list[PassRecord] = []
-    passes = [p for p in PASSES if form in p.forms] if level else []
+    passes = [p for p in PASSES if form in p.forms and p.name not in skip] if level else []
     for round_ in range(1, _MAX_ROUNDS + 1):
         changed = False
         for p in passes:
@@ -100,4 +114,6 @@ def optimize(graph: IRGraph, level: int = 1, form: str = "train", check: bool = 
     else:  # pragma: no cover - every pass only removes nodes, so rounds are bounded
         raise PassError("E403", f"passes did not reach a fixed point in {_MAX_ROUNDS} rounds")
     before = estimate(graph).params
-    return Optimized(out, estimate(out), tuple(records), level, form, len(graph), before)
+    return Optimized(
+        out, estimate(out), tuple(records), level, form, len(graph), before, frozenset(skip)
+    )

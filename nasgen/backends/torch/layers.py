@@ -40,7 +40,7 @@ def _tf_same_pad(
     """Pad like TF SAME: total = max((ceil(n/s)-1)s + (k-1)d + 1 - n, 0), extra at the end."""
     pads = []
     for size, kk, s in ((x.shape[3], k[1], stride[1]), (x.shape[2], k[0], stride[0])):
-        out = -(-size // s)
+        out = (size + s - 1) // s  # ceil(size / s); traces to ONNX exactly, unlike -(-a // b)
         total = max((out - 1) * s + (kk - 1) * dilation + 1 - size, 0)
         pads += [total // 2, total - total // 2]
     return F.pad(x, pads, value=value) if any(pads) else x
@@ -105,7 +105,10 @@ class ConvBN(nn.Module):
 
 
 class SepConv(nn.Module):
-    """(ReLU - depthwise KxK - pointwise 1x1 - BN) x repeats; stride in the first only."""
+    """(ReLU - depthwise KxK - pointwise 1x1 - BN) x repeats; stride in the first only.
+
+    ``relu_in = False`` leaves out the first ReLU (the input is already a shared ReLU).
+    """
 
     def __init__(
         self,
@@ -117,9 +120,10 @@ class SepConv(nn.Module):
         dilation: int,
         repeats: int,
         tf_same: bool,
+        relu_in: bool = True,
     ) -> None:
         super().__init__()
-        self.repeats = repeats
+        self.repeats, self.relu_in = repeats, relu_in
         c = c_in
         for i in range(1, repeats + 1):
             s = stride if i == 1 else 1
@@ -139,16 +143,19 @@ class SepConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the layer."""
-        for dw, pw, bn in self.layers:
-            x = bn(pw(dw(F.relu(x))))
+        for i, (dw, pw, bn) in enumerate(self.layers):
+            x = bn(pw(dw(F.relu(x) if i or self.relu_in else x)))
         return x
 
 
 class FacConv(nn.Module):
     """ReLU - 1xK conv (stride (1, s)) - [BN - ReLU] - Kx1 conv (stride (s, 1)) - BN."""
 
-    def __init__(self, c_in: int, c_out: int, k: int, stride: int, *, mid_bn: bool) -> None:
+    def __init__(
+        self, c_in: int, c_out: int, k: int, stride: int, *, mid_bn: bool, relu_in: bool = True
+    ) -> None:
         super().__init__()
+        self.relu_in = relu_in
         p = (k - 1) // 2
         self.conv_1xk = nn.Conv2d(c_in, c_out, (1, k), (1, stride), (0, p), bias=False)
         self.bn_mid = nn.BatchNorm2d(c_out) if mid_bn else None
@@ -157,7 +164,7 @@ class FacConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the layer."""
-        x = self.conv_1xk(F.relu(x))
+        x = self.conv_1xk(F.relu(x) if self.relu_in else x)
         if self.bn_mid is not None:
             x = F.relu(self.bn_mid(x))
         return self.bn(self.conv_kx1(x))  # type: ignore[no-any-return]
@@ -200,19 +207,35 @@ class Pool(nn.Module):
         self.kind, self.k, self.stride = kind, k, stride
         self.tf_same = tf_same and stride > 1
         self.pad = 0 if self.tf_same else (k - 1) // 2
+        self._counts: dict[tuple[object, ...], Tensor] = {}
 
     def forward(self, x: Tensor) -> Tensor:
-        """Apply the layer."""
+        """Apply the layer.
+
+        On the CPU, pooling runs in channels-last layout: PyTorch's NCHW pooling kernels are
+        3-6x slower there, more than the two layout copies cost (bench/bench_passes.py).
+        """
+        if x.device.type == "cpu" and x.dim() == 4 and x.is_contiguous():
+            return self._pool(x.contiguous(memory_format=torch.channels_last)).contiguous()
+        return self._pool(x)
+
+    def _pool(self, x: Tensor) -> Tensor:
         if self.kind == "max":
             if self.tf_same:
                 x = _tf_same_pad(x, (self.k, self.k), (self.stride, self.stride), 1, float("-inf"))
             return F.max_pool2d(x, self.k, self.stride, self.pad)
         if self.tf_same:
-            # Average over real cells only: pool the padded input and a padded mask of ones.
-            ones = torch.ones_like(x[:, :1])
+            # Average over real cells only: divide by the pooled, padded mask of ones (the same
+            # for every input of one size, so it is computed once per size, device and dtype).
+            key = (x.shape[2], x.shape[3], x.device, x.dtype)
+            counts = self._counts.get(key)
+            if counts is None:
+                ones = torch.ones((1, 1, x.shape[2], x.shape[3]), device=x.device, dtype=x.dtype)
+                ones = _tf_same_pad(ones, (self.k, self.k), (self.stride, self.stride), 1, 0.0)
+                counts = F.avg_pool2d(ones, self.k, self.stride)
+                self._counts[key] = counts
             x = _tf_same_pad(x, (self.k, self.k), (self.stride, self.stride), 1, 0.0)
-            ones = _tf_same_pad(ones, (self.k, self.k), (self.stride, self.stride), 1, 0.0)
-            return F.avg_pool2d(x, self.k, self.stride) / F.avg_pool2d(ones, self.k, self.stride)
+            return F.avg_pool2d(x, self.k, self.stride) / counts
         return F.avg_pool2d(x, self.k, self.stride, self.pad, count_include_pad=False)
 
 

@@ -104,6 +104,7 @@ def _sep_conv(node: IRNode, conv: Convention) -> nn.Module:
         dilation=a.get_int("dilation"),
         repeats=a.get_int("repeats"),
         tf_same=_tf(conv),
+        relu_in=a.get_bool("relu_in", True),
     )
 
 
@@ -111,7 +112,12 @@ def _sep_conv(node: IRNode, conv: Convention) -> nn.Module:
 def _fac_conv(node: IRNode, conv: Convention) -> nn.Module:
     a = node.attrs
     return FacConv(
-        _c_in(node), node.shape[0], a.get_int("k"), a.get_int("stride"), mid_bn=a.get_bool("mid_bn")
+        _c_in(node),
+        node.shape[0],
+        a.get_int("k"),
+        a.get_int("stride"),
+        mid_bn=a.get_bool("mid_bn"),
+        relu_in=a.get_bool("relu_in", True),
     )
 
 
@@ -121,6 +127,11 @@ def _factorized_reduce(node: IRNode, conv: Convention) -> nn.Module:
     return FactorizedReduce(
         _c_in(node), node.shape[0], a.get_int("stride"), relu=a.get_bool("relu")
     )
+
+
+@torch_lowering("relu")
+def _relu(node: IRNode, conv: Convention) -> nn.Module:
+    return nn.ReLU()
 
 
 @torch_lowering("avg_pool")
