@@ -41,7 +41,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
@@ -53,16 +52,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_torch import Row, interleaved, machine_info, paired_ratio  # noqa: E402
+from models import MODELS  # noqa: E402
 from reference_darts import randomise  # noqa: E402
 
 from nasgen.api import Analysis, analyze, build, options_for, to_onnx  # noqa: E402
 from nasgen.backends.torch.onnx_oracle import torch_onnx_export  # noqa: E402
 from nasgen.exporters.onnx.quantize import agreement, to_fp16, to_int8  # noqa: E402
 
-MODELS: dict[str, dict[str, Any]] = {
-    "nasnet_a": {"source": "nasnet_a", "N": 4, "F": 44, "label": "nasnet_a mobile 224"},
-    "darts_v2": {"source": "darts_v2", "N": 6, "F": 36, "label": "darts_v2 cifar 32"},
-}
 LEVELS = {
     "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
     "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,

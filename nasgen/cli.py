@@ -747,6 +747,97 @@ def draw(
     click.echo(f"wrote {render(graph, output, force=force)}", err=True)
 
 
+@main.command(name="fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--check", is_flag=True, help="Write nothing; show the diff and exit 1 if a file would change."
+)
+@_user_errors
+def fmt(files: tuple[Path, ...], check: bool) -> None:
+    """Rewrite .cell FILES in canonical form, keeping their comments.
+
+    Canonical form: one statement a line, two-space indentation, one blank line between
+    sections, the printer's spelling of every value. Comments stay before the statement they
+    preceded (or at the end of its line). Formatting twice changes nothing, and the network
+    never changes (same AST, same hash). Files are replaced atomically; a file with an error
+    is reported and left as it is. Exit 1 on any error, or with --check on any change.
+
+    \b
+    Examples:
+      nasgen fmt my_cells/*.cell
+      nasgen fmt --check genotypes/*.cell      # in pre-commit or CI
+    """
+    import difflib
+
+    from nasgen.dsl.fmt import format_text
+    from nasgen.dsl.source import read_source
+
+    failed = changed = 0
+    for path in files:
+        try:
+            source = read_source(path)
+            text = format_text(source)
+        except NasgenError as err:
+            failed += 1
+            click.echo(str(err), err=True)
+            continue
+        if text == source.text:
+            continue
+        changed += 1
+        if check:
+            diff = difflib.unified_diff(
+                source.text.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"{path} (current)",
+                f"{path} (formatted)",
+            )
+            click.echo("".join(diff), nl=False)
+        else:
+            _replace_atomically(path, text)
+            click.echo(f"reformatted {path}", err=True)
+    verb = "would reformat" if check else "reformatted"
+    click.echo(f"{len(files)} files: {changed} {verb}, {failed} with errors", err=True)
+    if failed or (check and changed):
+        sys.exit(1)
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` through a synced temporary file (keeping its mode)."""
+    import os
+    import tempfile
+
+    mode = path.stat().st_mode
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@main.command(name="completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for nasgen (commands, options, file names).
+
+    \b
+    Examples:
+      nasgen completion bash > ~/.local/share/bash-completion/completions/nasgen
+      nasgen completion zsh > "${fpath[1]}/_nasgen"
+      nasgen completion fish > ~/.config/fish/completions/nasgen.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None  # the three choices are click's built-in shells
+    click.echo(cls(main, {}, "nasgen", "_NASGEN_COMPLETE").source())
+
+
 @main.command(name="list")
 def list_() -> None:
     """List the bundled genotypes (usable by name from any directory).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -99,8 +100,16 @@ def test_list_and_ops() -> None:
     assert code == 0 and "sep_conv_3x3" in out and "skip_connect" in out
 
 
-@pytest.mark.parametrize("command", ["compile", "check", "import", "export", "list", "ops"])
+@pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_command_help_has_an_example(command: str) -> None:
     code, out = _run(command, "--help")
     assert code == 0
     assert "Example" in out
+    # the examples keep their lines (click's \b marker must be a real backspace)
+    assert re.search(rf"\n +nasgen {command}\b", out), out
+    assert "\\b" not in out
+
+
+def test_shell_completion_script() -> None:
+    code, out = _run("completion", "bash")
+    assert code == 0 and "_NASGEN_COMPLETE" in out
