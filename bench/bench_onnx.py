@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ from torch import nn
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_torch import Row, interleaved, machine_info, paired_ratio  # noqa: E402
+from bench_torch import Row, interleaved, machine_info, paired_ratio, write_json  # noqa: E402
 from models import MODELS  # noqa: E402
 from reference_darts import randomise  # noqa: E402
 
@@ -309,7 +308,7 @@ def format_table(rows: list[Row]) -> str:
             body.append((r.group, r.name, "-", "-", "0", r.note))
             continue
         q1, q3 = r.iqr
-        ratio = f"{r.ratio:.3f} ({r.ratio_q[0]:.2f}-{r.ratio_q[1]:.2f})" if r.ratio_q else ""
+        ratio = f"{r.ratio:.3f} ({r.ratio_q[0]:.2f}-{r.ratio_q[1]:.2f})" if r.ratio_q else r.note
         iqr = f"{q1:.1f}-{q3:.1f}" if len(r.samples_ms) > 1 else "-"
         body.append((r.group, r.name, f"{r.median:.1f}", iqr, str(len(r.samples_ms)), ratio))
     widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
@@ -339,22 +338,6 @@ def format_files(files: dict[str, list[Exported]]) -> str:
                 f"initializers  {len(f.data) / 1e6:7.2f} MB  max|diff| {diff}  ({top})"
             )
     return "\n".join(lines)
-
-
-def _row_json(r: Row) -> dict[str, object]:
-    return {
-        "group": r.group,
-        "name": r.name,
-        "unit": "ms",
-        "median": r.median if r.samples_ms else None,
-        "q1": r.iqr[0] if r.samples_ms else None,
-        "q3": r.iqr[1] if r.samples_ms else None,
-        "n": len(r.samples_ms),
-        "ratio": r.ratio,
-        "ratio_q1_q3": list(r.ratio_q) if r.ratio_q else None,
-        "note": r.note,
-        "samples": r.samples_ms,
-    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -403,11 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for key, exported in files.items()
             },
             "elapsed_s": elapsed,
-            "results": [_row_json(r) for r in rows],
+            "results": [r.as_json() for r in rows],
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, doc)
     return 0
 
 

@@ -2,8 +2,8 @@
 
 For every model of ``bench/models.py`` (NASNet-A mobile at 224, DARTS_V2 CIFAR at 32):
 
-(a) the graphs: IR nodes, leading ReLUs and parameters at -O0, -O1 training form and -O1
-    inference form, and how long the passes take;
+(a) the graphs: IR nodes, ops (nodes + ReLUs inside ops) and parameters at -O0, -O1
+    training form and -O1 inference form, and how long the passes take;
 (b) eval forward latency (CPU, ``torch.inference_mode``), batch 1 and 8: the -O0 module, the
     -O1 training-form module (same parameters) and the inference module
     (``nasgen.api.inference_module``: dead states and aux head gone, equal pools merged,
@@ -28,7 +28,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -50,12 +49,13 @@ from bench_torch import (  # noqa: E402
     machine_info,
     paired_ratio,
     train_fn,
+    write_json,
 )
 from models import MODELS  # noqa: E402
 from reference_darts import randomise  # noqa: E402
 
 from nasgen.api import analyze, build, inference_module, optimized, options_for  # noqa: E402
-from nasgen.ir import IRGraph  # noqa: E402
+from nasgen.passes import count_ops  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,6 @@ class Settings:
 
 FULL = Settings(15, 3, 7, 2)
 QUICK = Settings(3, 1, 2, 1)
-
-
-def _relus(graph: IRGraph) -> int:
-    return sum(
-        1
-        for n in graph.nodes()
-        if n.op == "relu"
-        or (n.op_def.relu_attr is not None and n.attrs.get_bool(n.op_def.relu_attr, True))
-    )
 
 
 def graphs(key: str) -> dict[str, object]:
@@ -96,7 +87,7 @@ def graphs(key: str) -> dict[str, object]:
         ms = (time.perf_counter() - start) * 1000.0
         out[label] = {
             "nodes": len(fast.graph),
-            "relus": _relus(fast.graph),
+            "ops": count_ops(fast.graph),
             "params": fast.cost.params,
             "passes_ms": ms,
             "changes": len(opt.changes()),
@@ -184,8 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for level, c in levels.items():
             assert isinstance(c, dict)
             print(
-                f"{MODELS[key]['label']:<22} {level:<9} {c['nodes']:>4} nodes {c['relus']:>4} "
-                f"ReLUs {c['params']:>11,} params  passes {c['passes_ms']:.1f} ms"
+                f"{MODELS[key]['label']:<22} {level:<9} {c['nodes']:>4} nodes {c['ops']:>4} "
+                f"ops {c['params']:>11,} params  passes {c['passes_ms']:.1f} ms"
             )
     print("outputs vs O0 (max |diff|): " + ", ".join(f"{k} {v}" for k, v in checks.items()))
     print()
@@ -198,25 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "graphs": counts,
             "check_max_abs_diff": checks,
             "elapsed_s": elapsed,
-            "results": [
-                {
-                    "group": r.group,
-                    "name": r.name,
-                    "unit": "ms",
-                    "median": r.median,
-                    "q1": r.iqr[0],
-                    "q3": r.iqr[1],
-                    "n": len(r.samples_ms),
-                    "ratio_to_O0": r.ratio,
-                    "ratio_q1_q3": list(r.ratio_q) if r.ratio_q else None,
-                    "samples": r.samples_ms,
-                }
-                for r in rows
-            ],
+            "results": [r.as_json("ratio_to_O0") for r in rows],
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, doc)
     return 0
 
 

@@ -112,6 +112,22 @@ class Row:
     def iqr(self) -> tuple[float, float]:
         return _quartiles(self.samples_ms)
 
+    def as_json(self, ratio_key: str = "ratio") -> dict[str, object]:
+        """The row for a JSON file: median, quartiles, runs, ratio (under ``ratio_key``)."""
+        return {
+            "group": self.group,
+            "name": self.name,
+            "unit": "ms",
+            "median": self.median if self.samples_ms else None,
+            "q1": self.iqr[0] if self.samples_ms else None,
+            "q3": self.iqr[1] if self.samples_ms else None,
+            "n": len(self.samples_ms),
+            ratio_key: self.ratio,
+            "ratio_q1_q3": list(self.ratio_q) if self.ratio_q else None,
+            "note": self.note,
+            "samples": self.samples_ms,
+        }
+
 
 def _quartiles(xs: Sequence[float]) -> tuple[float, float]:
     if len(xs) < 2:
@@ -335,6 +351,13 @@ def machine_info() -> dict[str, object]:
     }
 
 
+def write_json(path: Path, doc: dict[str, object]) -> None:
+    """Write a benchmark's results (creating the folder) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
 def format_table(rows: list[Row]) -> str:
     """A plain-text table: median, IQR, runs, ratio to the reference."""
     head = ("group", "measurement", "median ms", "q1-q3 ms", "n", "x reference")
@@ -437,26 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check": {"max_abs_diff": check, "same_function": same},
             "parameters": params,
             "elapsed_s": elapsed,
-            "results": [
-                {
-                    "group": r.group,
-                    "name": r.name,
-                    "unit": "ms",
-                    "median": r.median,
-                    "q1": r.iqr[0],
-                    "q3": r.iqr[1],
-                    "n": len(r.samples_ms),
-                    "ratio_to_reference": r.ratio,
-                    "ratio_q1_q3": list(r.ratio_q) if r.ratio_q else None,
-                    "note": r.note,
-                    "samples": r.samples_ms,
-                }
-                for r in rows
-            ],
+            "results": [r.as_json("ratio_to_reference") for r in rows],
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, doc)
     return 0
 
 

@@ -187,6 +187,25 @@ def _parse_set(
     return tuple(out)
 
 
+def _optimisation_options(fn: F) -> F:
+    """-O0/-O1 and --explain, shared by compile and export."""
+    fn = click.option(
+        "--explain",
+        is_flag=True,
+        help="List each pass and what it changed: cells, blocks, nodes removed, merged or folded.",
+    )(fn)
+    return click.option(
+        "-O",
+        "--opt-level",
+        "level",
+        type=click.IntRange(0, 1),
+        default=1,
+        show_default=True,
+        help="0: the graph exactly as written; 1: run the IR passes (for a checkpoint the "
+        "training form, which keeps every parameter and output; for ONNX the inference form).",
+    )(fn)
+
+
 @main.command(name="compile")
 @click.argument("source")
 @click.option(
@@ -221,21 +240,7 @@ def _parse_set(
     "text + options; loads with nasgen.load(PATH)) or PATH.onnx (the inference graph).",
 )
 @click.option("--seed", type=int, help="Seed for the initial weights (with -o).")
-@click.option(
-    "-O",
-    "--opt-level",
-    "level",
-    type=click.IntRange(0, 1),
-    default=1,
-    show_default=True,
-    help="0: the graph exactly as written; 1: run the IR passes (for a checkpoint the training "
-    "form, which keeps every parameter and output; for ONNX the inference form).",
-)
-@click.option(
-    "--explain",
-    is_flag=True,
-    help="List each pass and what it changed: cells, blocks, nodes removed, merged or folded.",
-)
+@_optimisation_options
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_user_errors
 def compile_(
@@ -422,16 +427,7 @@ def import_(
     type=click.Path(file_okay=False, path_type=Path),
     help="A folder of real images (png, jpg...) for --int8 calibration and the agreement check.",
 )
-@click.option(
-    "-O",
-    "--opt-level",
-    "level",
-    type=click.IntRange(0, 1),
-    default=1,
-    show_default=True,
-    help="0: the graph as written; 1: the inference passes (see nasgen compile --explain).",
-)
-@click.option("--explain", is_flag=True, help="List each pass and what it changed.")
+@_optimisation_options
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_user_errors
 def export_(

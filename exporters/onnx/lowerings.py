@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nasgen.exporters.onnx.context import INPUT, Emitter, Value
+from nasgen.exporters.onnx.context import INPUT, AttrValue, Emitter, Value
 from nasgen.exporters.onnx.geometry import conv_pads, pool_pads
 from nasgen.exporters.onnx.registry import onnx_lowering
 from nasgen.ir import IRNode
@@ -159,27 +159,11 @@ def _pool(em: Emitter, node: IRNode, inputs: Sequence[Value], op_type: str) -> V
     k, stride = node.attrs.get_int("k"), node.attrs.get_int("stride")
     pads = pool_pads(_hw(node), k, stride, tf_same=em.tf_same)
     x, kernel, strides = em.tensor(inputs[0]), [k, k], [stride, stride]
-    if op_type == "AveragePool":  # torch averages over real cells only, at every opset
-        out = em.emit(
-            op_type,
-            [x],
-            "pool",
-            output=em.result,
-            kernel_shape=kernel,
-            strides=strides,
-            pads=list(pads),
-            count_include_pad=0,
-        )
-    else:
-        out = em.emit(
-            op_type,
-            [x],
-            "pool",
-            output=em.result,
-            kernel_shape=kernel,
-            strides=strides,
-            pads=list(pads),
-        )
+    attrs: dict[str, AttrValue] = {"kernel_shape": kernel, "strides": strides, "pads": list(pads)}
+    if op_type == "AveragePool":  # torch averages over real cells only: say so at every opset
+        attrs["count_include_pad"] = 0
+    # (mypy cannot see that these keys never collide with emit's own keyword parameters)
+    out = em.emit(op_type, [x], "pool", output=em.result, **attrs)  # type: ignore[arg-type]
     return em.value(out)
 
 

@@ -5,6 +5,16 @@ Pipeline stage: IR passes, between validation and the backends. Imports ``nasgen
 """
 
 from nasgen.passes.base import FORMS, Change, Pass
-from nasgen.passes.manager import LEVELS, PASSES, Optimized, PassRecord, optimize
+from nasgen.passes.manager import LEVELS, PASSES, Optimized, PassRecord, count_ops, optimize
 
-__all__ = ["FORMS", "LEVELS", "PASSES", "Change", "Optimized", "Pass", "PassRecord", "optimize"]
+__all__ = [
+    "FORMS",
+    "LEVELS",
+    "PASSES",
+    "Change",
+    "Optimized",
+    "Pass",
+    "PassRecord",
+    "count_ops",
+    "optimize",
+]

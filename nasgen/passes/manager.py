@@ -23,7 +23,7 @@ from nasgen.passes.identity_fold import IDENTITY_FOLD
 from nasgen.passes.relu_share import RELU_SHARE
 from nasgen.passes.zero_ops import ZERO_OPS
 
-__all__ = ["LEVELS", "PASSES", "Optimized", "PassRecord", "optimize"]
+__all__ = ["LEVELS", "PASSES", "Optimized", "PassRecord", "count_ops", "optimize"]
 
 PASSES: tuple[Pass, ...] = (DEAD_STATE, ZERO_OPS, IDENTITY_FOLD, CSE, RELU_SHARE, BN_FOLD)
 """Every pass, in the order a round runs them."""
@@ -51,6 +51,7 @@ class Optimized:
     form: str
     nodes_before: int
     params_before: int
+    ops_before: int
     skipped: frozenset[str] = frozenset()
 
     def changes(self) -> list[Change]:
@@ -64,6 +65,7 @@ class Optimized:
             return head + ": no passes run\n"
         lines = [
             f"{head}: {self.nodes_before} -> {len(self.graph)} nodes, "
+            f"{self.ops_before} -> {count_ops(self.graph)} ops (nodes + ReLUs inside ops), "
             f"{self.params_before:,} -> {self.cost.params:,} parameters"
         ]
         by_pass: dict[str, list[Change]] = {
@@ -115,5 +117,22 @@ def optimize(
         raise PassError("E403", f"passes did not reach a fixed point in {_MAX_ROUNDS} rounds")
     before = estimate(graph).params
     return Optimized(
-        out, estimate(out), tuple(records), level, form, len(graph), before, frozenset(skip)
+        out,
+        estimate(out),
+        tuple(records),
+        level,
+        form,
+        len(graph),
+        before,
+        count_ops(graph),
+        frozenset(skip),
     )
+
+
+def count_ops(graph: IRGraph) -> int:
+    """Kernels a backend runs: IR nodes plus the ReLU each op applies to its input first."""
+    relus = 0
+    for node in graph.nodes():
+        attr = node.op_def.relu_attr
+        relus += attr is not None and node.attrs.get_bool(attr, True)
+    return len(graph) + relus

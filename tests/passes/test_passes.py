@@ -17,20 +17,9 @@ from nasgen.api import Analysis, analyze, build, inference_module, optimized, op
 from nasgen.dsl.generate import random_genotype
 from nasgen.dsl.printer import print_module
 from nasgen.errors import PassError
-from nasgen.ir import IRGraph
-from nasgen.passes import PASSES, optimize
+from nasgen.passes import PASSES, count_ops, optimize
 
 torch = pytest.importorskip("torch")
-
-def _kernels(graph: IRGraph) -> int:
-    """Nodes plus the ReLUs ops apply to their input: relu_share adds a node, removes more."""
-    relus = sum(
-        1
-        for n in graph.nodes()
-        if n.op_def.relu_attr is not None and n.attrs.get_bool(n.op_def.relu_attr, True)
-    )
-    return len(graph) + relus
-
 
 BUNDLED = sorted(n.removesuffix(".cell") for n in nasgen.dsl.bundled_names())
 SMALL = {"N": 1, "F": 8}
@@ -75,7 +64,7 @@ def test_passes_are_idempotent_monotone_and_shape_preserving(
     assert twice.graph.render() == once.graph.render()
     assert once.cost.params <= result.cost.params
     assert once.cost.macs <= result.cost.macs
-    assert _kernels(once.graph) <= _kernels(result.graph)
+    assert count_ops(once.graph) <= count_ops(result.graph)
     for node in once.graph.nodes():
         source = node.inputs[0] if node.op == "relu" else node.id  # a shared ReLU: its state's
         assert node.shape == result.graph.node(source).shape, node.id
@@ -142,7 +131,7 @@ def test_nasnet_explain_reports_the_merged_pooling_of_every_normal_cell() -> Non
     text = opt.explain()
     assert "cse: 16 merged" in text
     assert "cells.0.b4: merged avg_pool cells.0.b4.right into cells.0.b4.left" in text
-    assert _kernels(opt.graph) < _kernels(result.graph)
+    assert count_ops(opt.graph) < count_ops(result.graph)
 
 
 def test_inference_form_drops_the_aux_head_and_folds_batchnorm() -> None:
