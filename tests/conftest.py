@@ -14,7 +14,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _randomise_bn(model: object, seed: int = 0) -> None:
+def randomise_bn(model: object, seed: int = 0) -> None:
     """Random BN affine parameters and running statistics, so eval-mode BN is not the identity."""
     import torch
 
@@ -29,7 +29,7 @@ def _randomise_bn(model: object, seed: int = 0) -> None:
                 m.running_var.copy_(0.5 + torch.rand(n, generator=g))
 
 
-@pytest.fixture
-def randomise_bn() -> object:
+@pytest.fixture(name="randomise_bn")
+def randomise_bn_fixture() -> object:
     """``randomise_bn(model, seed=0)``: give every BatchNorm random statistics and affine terms."""
-    return _randomise_bn
+    return randomise_bn

@@ -17,6 +17,8 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from conftest import randomise_bn  # noqa: E402  (tests/conftest.py: one helper for all)
+
 import nasgen  # noqa: E402
 from nasgen.api import Analysis, analyze, build, options_for  # noqa: E402
 from nasgen.dsl.generate import DARTS_OPS, GenotypeSpace, random_genotype  # noqa: E402
@@ -67,22 +69,9 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def _randomise(model: torch.nn.Module, seed: int) -> None:
-    """Random BN affine parameters and running statistics, so eval BN is not the identity."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.weight.copy_(1.0 + 0.2 * torch.randn(n, generator=g))
-                m.bias.copy_(0.1 * torch.randn(n, generator=g))
-                m.running_mean.copy_(0.1 * torch.randn(n, generator=g))
-                m.running_var.copy_(0.5 + torch.rand(n, generator=g))
-
-
 def _net(result: Analysis, seed: int = 0) -> tuple[torch.nn.Module, dict[str, np.ndarray]]:
     model = build(result, seed=seed).eval()
-    _randomise(model, seed + 1)
+    randomise_bn(model, seed + 1)
     return model, weights_from_state_dict(model.state_dict())
 
 

@@ -1,0 +1,373 @@
+"""``nasgen check``, ``compile`` and ``export``: validate, size, build and export networks.
+
+Pipeline stage: user interface. Calls ``nasgen.api`` (and the exporters through it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nasgen.api import (
+    Analysis,
+    CompileOptions,
+    analyze,
+    build,
+    load,
+    load_source,
+    optimized,
+    save,
+    to_onnx,
+)
+from nasgen.cli.app import (
+    main,
+    optimisation_options,
+    parse_set,
+    user_errors,
+)
+from nasgen.dsl import parse
+from nasgen.dsl.foreign import (
+    export_darts,
+    export_nb201,
+)
+from nasgen.errors import NasgenError
+
+__all__ = ["check", "compile_", "export_"]
+
+
+def _human(n: int) -> str:
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(n)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _summary_dict(a: Analysis) -> dict[str, Any]:
+    spec, report = a.arch.network, a.cost
+    return {
+        "name": a.module.name,
+        "file": a.source.path,
+        "convention": a.arch.convention.name,
+        "network": spec.as_dict(),
+        "input": [spec.input_channels, spec.input_size, spec.input_size],
+        "params": report.params,
+        "macs": report.macs,
+        "aux_params": report.aux_params,
+        "aux_macs": report.aux_macs,
+        "stages": [
+            {
+                "stage": s.stage,
+                "cells": s.cells,
+                "shape": list(s.shape),
+                "params": s.params,
+                "macs": s.macs,
+            }
+            for s in report.stages
+        ],
+        "ir_nodes": len(a.graph),
+    }
+
+
+def _summary_table(a: Analysis) -> str:
+    spec, report = a.arch.network, a.cost
+    rows = [("stage", "cells", "output", "params", "MACs")]
+    rows += [
+        (s.stage, str(s.cells or ""), _shape(s.shape), f"{s.params:,}", _human(s.macs))
+        for s in report.stages
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    fmt = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
+    lines = [
+        f"{a.module.name or a.source.path}  ({a.arch.convention.name} convention, "
+        f"N={spec.n_cells}, F={spec.num_filters}, "
+        f"{spec.input_channels}x{spec.input_size}x{spec.input_size}, {spec.classes} classes)",
+        fmt.format(*rows[0]),
+        *(fmt.format(*r) for r in rows[1:]),
+        f"total: {report.params:,} params, {report.macs:,} MACs ({_human(report.macs)})"
+        + (
+            f"; auxiliary head: {report.aux_params:,} params (not in total)"
+            if report.aux_params
+            else ""
+        ),
+    ]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
+@user_errors
+def check(files: tuple[str, ...], quiet: bool) -> None:
+    """Validate .cell FILES (and every variant they define); exit 1 on any error.
+
+    Each file is parsed, resolved, lowered to the IR with its own network settings and every
+    `variant`, and validated (shapes, dangling states, sizes). Diagnostics point at
+    file:line:col.
+
+    \b
+    Example:
+      nasgen check genotypes/*.cell
+    """
+    failed = 0
+    for file in files:
+        try:
+            text = load_source(file)
+            module = parse(text)
+            variants = [None, *(v.name for v in module.variants)]
+            counts = [analyze(text, CompileOptions(variant=v)).cost.params for v in variants]
+        except NasgenError as err:
+            failed += 1
+            click.echo(str(err), err=True)
+            continue
+        if not quiet:
+            shown = ", ".join(
+                f"{v or 'default'} {_human(c)}" for v, c in zip(variants, counts, strict=True)
+            )
+            click.echo(f"{text.path}: ok ({shown} params)")
+    if failed:
+        click.echo(f"{failed} of {len(files)} file(s) failed", err=True)
+        sys.exit(1)
+
+
+@main.command(name="compile")
+@click.argument("source")
+@click.option(
+    "--N",
+    "n_cells",
+    type=click.IntRange(min=1),
+    help="Normal cells per stage (NASNet's N in N @ P).",
+)
+@click.option(
+    "--F", "num_filters", type=click.IntRange(min=1), help="Filters of the first stage (DARTS C)."
+)
+@click.option(
+    "--variant", help="Apply a `variant NAME { ... }` block of the file first (e.g. large, cifar)."
+)
+@click.option("--reductions", type=click.IntRange(min=0), help="Number of reductions (stages - 1).")
+@click.option("--classes", type=click.IntRange(min=1), help="Number of classes.")
+@click.option("--input-size", type=click.IntRange(min=1), help="Input height = width.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    callback=parse_set,
+    metavar="KEY=VALUE",
+    help="Override any network key (repeatable), e.g. --set stem_multiplier=3.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also build the PyTorch module and write it: PATH.safetensors (weights + genotype "
+    "text + options; loads with nasgen.load(PATH)) or PATH.onnx (the inference graph).",
+)
+@click.option("--seed", type=int, help="Seed for the initial weights (with -o).")
+@optimisation_options
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@user_errors
+def compile_(
+    source: str,
+    n_cells: int | None,
+    num_filters: int | None,
+    variant: str | None,
+    reductions: int | None,
+    classes: int | None,
+    input_size: int | None,
+    settings: tuple[tuple[str, Any], ...],
+    as_json: bool,
+    output: Path | None,
+    seed: int | None,
+    level: int,
+    explain: bool,
+    force: bool,
+) -> None:
+    """Compile SOURCE (a .cell path or a bundled name) and print its size, stage by stage.
+
+    The summary (shapes, parameters, multiply-accumulates per stage; the auxiliary head apart)
+    comes from the IR alone: no framework is imported. Values given here override the file's
+    network block, after --variant. With -o PATH.safetensors the PyTorch module is built and
+    saved; with -o PATH.onnx its inference graph (opset 18, dynamic batch) is written straight
+    from the IR (see `nasgen export` for opsets, fp16 and int8).
+
+    \b
+    Examples:
+      nasgen compile nasnet_a.cell --N 4 --F 44
+      nasgen compile nasnet_a.cell --variant large --json
+      nasgen compile darts_v2.cell --N 6 --F 36 --set drop_path=0.3
+      nasgen compile darts_v2.cell --seed 0 -o darts_v2.safetensors
+      nasgen compile nasnet_a.cell --N 4 --F 44 --explain
+      nasgen compile nasnet_a.cell --N 4 --F 44 --seed 0 -o nasnet_a_mobile.onnx
+    """
+    extra = [
+        (k, v)
+        for k, v in (("reductions", reductions), ("classes", classes), ("input_size", input_size))
+        if v is not None
+    ]
+    options = CompileOptions(n_cells, num_filters, variant, tuple(extra) + settings)
+    result = analyze(source, options)
+    if output is not None and output.exists() and not force:
+        raise NasgenError("E505", f"{output} exists; pass --force to overwrite it")
+    if as_json:
+        click.echo(json.dumps(_summary_dict(result), indent=2))
+    else:
+        click.echo(_summary_table(result))
+    if output is not None and output.suffix == ".onnx":
+        proto, opt = to_onnx(build(result, seed), level=level, result=result)
+        if explain:
+            click.echo(opt.explain(), nl=False, err=as_json)
+        _write_onnx(proto, output, force, as_json)
+        return
+    fast, opt = optimized(result, level, "train")
+    if explain:
+        click.echo(opt.explain(), nl=False, err=as_json)
+    if output is not None:
+        written = save(build(fast, seed), output)
+        size = written.stat().st_size
+        click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
+
+
+def _write_onnx(proto: Any, path: Path, force: bool, quiet: bool = False) -> None:
+    """Check (full checker, strict shape inference) and write atomically; never overwrite."""
+    from nasgen.exporters.onnx import save_onnx
+
+    try:
+        written = save_onnx(proto, path, force=force)
+    except FileExistsError:
+        raise NasgenError("E505", f"{path} exists; pass --force to overwrite it") from None
+    size = written.stat().st_size
+    nodes = len(proto.graph.node)
+    click.echo(f"wrote {written} ({nodes} nodes, {size / 2**20:.2f} MiB)", err=quiet)
+
+
+@main.command(name="export")
+@click.argument("args", nargs=-1, required=True, metavar="[darts|nb201] INPUT")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ONNX file to write (checkpoints only).",
+)
+@click.option(
+    "--opset",
+    type=click.IntRange(17, 21),
+    default=18,
+    show_default=True,
+    help="ONNX opset (18: torch.onnx's default and fully covered by onnxruntime's CPU kernels).",
+)
+@click.option("--static-batch", is_flag=True, help="A fixed batch axis instead of a dynamic one.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="The fixed batch size (with --static-batch).",
+)
+@click.option("--fp16", is_flag=True, help="Convert weights and compute to float16.")
+@click.option(
+    "--int8",
+    is_flag=True,
+    help="Quantize to int8 with onnxruntime: QDQ, per-channel weights, uint8 activations, "
+    "reduce_range (keeps accuracy on x86 CPUs without VNNI), MinMax calibration.",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of real images (png, jpg...) for --int8 calibration and the agreement check.",
+)
+@optimisation_options
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@user_errors
+def export_(
+    args: tuple[str, ...],
+    output: Path | None,
+    opset: int,
+    static_batch: bool,
+    batch_size: int,
+    fp16: bool,
+    int8: bool,
+    calibration: Path | None,
+    level: int,
+    explain: bool,
+    force: bool,
+) -> None:
+    """Export a checkpoint to ONNX, or print a genotype as a DARTS or NB-201 string.
+
+    `nasgen export CHECKPOINT -o model.onnx` writes the inference graph of a checkpoint saved
+    by `nasgen compile -o x.safetensors` (or `nasgen.save`), straight from the IR: no aux
+    head, BatchNorm folded into the convs, node names and doc strings pointing at the cell,
+    block and line of the genotype, the genotype text in the metadata. Every file is checked
+    (full checker, strict shape inference) and written atomically. --fp16 and --int8 print the
+    size and the agreement with fp32 (max abs logit error, top-1 agreement) on the
+    calibration images (--fp16 without --calibration: 16 seeded random inputs).
+
+    `nasgen export darts|nb201 SOURCE` prints SOURCE's cells as a DARTS Genotype(...) or an
+    NB-201 string.
+
+    \b
+    Examples:
+      nasgen export nasnet.safetensors -o nasnet.onnx
+      nasgen export nasnet.safetensors -o nasnet_int8.onnx --int8 --calibration images/
+      nasgen export nasnet.safetensors -o nasnet_fp16.onnx --fp16 --static-batch
+      nasgen export darts darts_v2.cell
+      nasgen export nb201 my_nb201.cell
+    """
+    if args[0] in ("darts", "nb201"):
+        if len(args) != 2:
+            raise NasgenError("E530", f"nasgen export {args[0]} takes one SOURCE")
+        module = parse(load_source(args[1]))
+        click.echo(export_darts(module) if args[0] == "darts" else export_nb201(module))
+        return
+    if len(args) != 1:
+        raise NasgenError("E530", "expected one CHECKPOINT (or: darts|nb201 SOURCE)")
+    if output is None:
+        raise NasgenError("E530", "an ONNX export needs -o PATH.onnx")
+    if fp16 and int8:
+        raise NasgenError("E530", "choose one of --fp16 and --int8")
+    if int8 and calibration is None:
+        raise NasgenError("E530", "--int8 needs --calibration DIR", hint="a folder of real images")
+    if output.exists() and not force:
+        raise NasgenError("E505", f"{output} exists; pass --force to overwrite it")
+    module = load(args[0])
+    proto, opt = to_onnx(
+        module, level=level, opset=opset, dynamic_batch=not static_batch, batch_size=batch_size
+    )
+    if explain:
+        click.echo(opt.explain(), nl=False)
+    if fp16 or int8:
+        proto = _reduced(proto, module, int8, calibration)
+    _write_onnx(proto, output, force)
+
+
+def _reduced(proto: Any, module: Any, int8: bool, calibration: Path | None) -> Any:
+    """The fp16 or int8 model, after printing its size and its agreement with fp32."""
+    import numpy as np
+
+    from nasgen.exporters.onnx.quantize import agreement, load_images, to_fp16, to_int8
+
+    size = int(module.nasgen_options["input_size"])
+    channels = int(module.nasgen_options["input_channels"])
+    if calibration is not None:
+        inputs = load_images(calibration, size, channels)
+        where = f"{len(inputs)} calibration images"
+    else:
+        rng = np.random.default_rng(0)
+        inputs = rng.standard_normal((16, channels, size, size)).astype(np.float32)
+        where = "16 seeded random inputs"
+    reduced = to_int8(proto, inputs) if int8 else to_fp16(proto)
+    check = agreement(proto, reduced, inputs)
+    kind = "int8" if int8 else "fp16"
+    click.echo(
+        f"{kind}: {reduced.ByteSize() / 2**20:.2f} MiB (fp32 {proto.ByteSize() / 2**20:.2f} MiB); "
+        f"on {where}: max |logit error| {check.max_abs_error:.3g}, "
+        f"top-1 agreement {check.top1_agreement:.1%}"
+    )
+    return reduced
