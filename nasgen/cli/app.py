@@ -8,9 +8,10 @@ bug in nasgen and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from nasgen.errors import NasgenError
 
 __all__ = [
     "F",
+    "check_output",
     "main",
     "optimisation_options",
     "parse_set",
@@ -31,6 +33,7 @@ __all__ = [
     "skeleton_options",
     "user_errors",
     "write_new",
+    "writing",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,13 +113,28 @@ def skeleton_options(fn: F) -> F:
     )(fn)
 
 
-def write_new(path: Path, text: str, force: bool) -> None:
-    """Write ``text`` atomically; refuse to replace an existing file unless ``force``."""
+def check_output(path: Path, force: bool) -> None:
+    """Refuse, before any work, an output that exists (without ``force``) or has no folder."""
     if path.exists() and not force:
         raise NasgenError("E505", f"{path} exists; pass --force to overwrite it")
     if not path.parent.is_dir():
         raise NasgenError("E506", f"{path.parent}: no such directory")
-    replace_atomically(path, text)
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Report an operating-system error while writing ``path`` as a user error (E507)."""
+    try:
+        yield
+    except OSError as err:
+        raise NasgenError("E507", f"cannot write {path}: {err.strerror or err}") from None
+
+
+def write_new(path: Path, text: str, force: bool) -> None:
+    """Write ``text`` atomically; refuse to replace an existing file unless ``force``."""
+    check_output(path, force)
+    with writing(path):
+        replace_atomically(path, text)
 
 
 def replace_atomically(path: Path, text: str) -> None:

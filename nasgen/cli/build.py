@@ -24,10 +24,12 @@ from nasgen.api import (
     to_onnx,
 )
 from nasgen.cli.app import (
+    check_output,
     main,
     optimisation_options,
     parse_set,
     user_errors,
+    writing,
 )
 from nasgen.dsl import parse
 from nasgen.dsl.foreign import (
@@ -214,8 +216,8 @@ def compile_(
     ]
     options = CompileOptions(n_cells, num_filters, variant, tuple(extra) + settings)
     result = analyze(source, options)
-    if output is not None and output.exists() and not force:
-        raise NasgenError("E505", f"{output} exists; pass --force to overwrite it")
+    if output is not None:
+        check_output(output, force)
     if as_json:
         click.echo(json.dumps(_summary_dict(result), indent=2))
     else:
@@ -230,7 +232,8 @@ def compile_(
     if explain:
         click.echo(opt.explain(), nl=False, err=as_json)
     if output is not None:
-        written = save(build(fast, seed), output)
+        with writing(output):
+            written = save(build(fast, seed), output)
         size = written.stat().st_size
         click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
 
@@ -239,10 +242,9 @@ def _write_onnx(proto: Any, path: Path, force: bool, quiet: bool = False) -> Non
     """Check (full checker, strict shape inference) and write atomically; never overwrite."""
     from nasgen.exporters.onnx import save_onnx
 
-    try:
+    check_output(path, force)
+    with writing(path):
         written = save_onnx(proto, path, force=force)
-    except FileExistsError:
-        raise NasgenError("E505", f"{path} exists; pass --force to overwrite it") from None
     size = written.stat().st_size
     nodes = len(proto.graph.node)
     click.echo(f"wrote {written} ({nodes} nodes, {size / 2**20:.2f} MiB)", err=quiet)
@@ -334,8 +336,7 @@ def export_(
         raise NasgenError("E530", "choose one of --fp16 and --int8")
     if int8 and calibration is None:
         raise NasgenError("E530", "--int8 needs --calibration DIR", hint="a folder of real images")
-    if output.exists() and not force:
-        raise NasgenError("E505", f"{output} exists; pass --force to overwrite it")
+    check_output(output, force)
     module = load(args[0])
     proto, opt = to_onnx(
         module, level=level, opset=opset, dynamic_batch=not static_batch, batch_size=batch_size

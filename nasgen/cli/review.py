@@ -21,6 +21,7 @@ from nasgen.cli.app import (
     replace_atomically,
     skeleton_options,
     user_errors,
+    writing,
 )
 from nasgen.errors import NasgenError
 from nasgen.review import architecture_hash, cell_hashes, diff_architectures
@@ -202,7 +203,13 @@ def fmt(files: tuple[Path, ...], check: bool) -> None:
             )
             click.echo("".join(diff), nl=False)
         else:
-            replace_atomically(path, text)
+            try:
+                with writing(path):
+                    replace_atomically(path, text)
+            except NasgenError as err:
+                failed += 1
+                click.echo(str(err), err=True)
+                continue
             click.echo(f"reformatted {path}", err=True)
     verb = "would reformat" if check else "reformatted"
     click.echo(f"{len(files)} files: {changed} {verb}, {failed} with errors", err=True)

@@ -171,3 +171,11 @@ def test_export_of_a_non_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 def test_string_exports_still_work() -> None:
     code, text = _invoke("export", "darts", "darts_v2")
     assert code == 0 and text.startswith("Genotype(")
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".safetensors"])
+def test_output_into_a_missing_folder_is_a_clear_error(tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / "missing" / f"m{suffix}"
+    code, text = _invoke("compile", "darts_v2", "--N", "1", "--F", "8", "-o", str(out))
+    assert code == 1 and "E506" in text and "Traceback" not in text
+    assert not out.parent.exists()
