@@ -33,3 +33,16 @@ def randomise_bn(model: object, seed: int = 0) -> None:
 def randomise_bn_fixture() -> object:
     """``randomise_bn(model, seed=0)``: give every BatchNorm random statistics and affine terms."""
     return randomise_bn
+
+
+def one_op_genotype(convention: str, spelled: str, input_size: int) -> str:
+    """A small two-cell file that uses op ``spelled`` everywhere it can, at stride 1 and 2."""
+    return (
+        f"nasgen 1\nconvention {convention}\n"
+        f"cell normal(h_prev, h) {{\n  b1 = add({spelled}(h_prev), {spelled}(h))\n"
+        f"  b2 = add({spelled}(b1), skip_connect(h))\n}}\n"
+        f"cell reduction(h_prev, h) {{\n  b1 = add({spelled}(h_prev), {spelled}(h))\n"
+        f"  b2 = add({spelled}(b1), max_pool_3x3(h))\n}}\n"
+        "network { N = 1  F = 8  stem_multiplier = 3  classes = 10"
+        f"  input_size = {input_size} }}\n"
+    )

@@ -9,6 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import one_op_genotype  # noqa: E402
+
 import nasgen  # noqa: E402
 from nasgen.api import CompileOptions, analyze, build, options_for  # noqa: E402
 from nasgen.backends.torch import TORCH_LOWERINGS, torch_lowering  # noqa: E402
@@ -71,14 +73,7 @@ def test_nasnet_large_on_the_meta_device() -> None:
 @pytest.mark.parametrize("convention", ["tf_slim", "darts", "tf_amoeba"])
 @pytest.mark.parametrize("spelled", OPS.spellings())
 def test_static_count_equals_module_count_for_every_op(convention: str, spelled: str) -> None:
-    text = (
-        f"nasgen 1\nconvention {convention}\n"
-        f"cell normal(h_prev, h) {{\n  b1 = add({spelled}(h_prev), {spelled}(h))\n"
-        f"  b2 = add({spelled}(b1), skip_connect(h))\n}}\n"
-        f"cell reduction(h_prev, h) {{\n  b1 = add({spelled}(h_prev), {spelled}(h))\n"
-        f"  b2 = add({spelled}(b1), max_pool_3x3(h))\n}}\n"
-        "network { N = 1  F = 8  stem_multiplier = 3  classes = 10  input_size = 32 }\n"
-    )
+    text = one_op_genotype(convention, spelled, input_size=32)
     try:
         result = analyze(text)
     except NasgenError as err:  # an op that needs a parameter (sep_conv without k)

@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from conftest import randomise_bn  # noqa: E402  (tests/conftest.py: one helper for all)
+from conftest import one_op_genotype, randomise_bn  # noqa: E402  (tests/conftest.py: one helper for all)
 
 import nasgen  # noqa: E402
 from nasgen.api import Analysis, analyze, build, optimized, options_for  # noqa: E402
@@ -180,14 +180,7 @@ def test_odd_map_sizes_match_torch(name: str) -> None:
 @pytest.mark.parametrize("convention", sorted(PRESETS))
 @pytest.mark.parametrize("spelled", OPS.spellings())
 def test_every_op_matches_torch(convention: str, spelled: str) -> None:
-    text = (
-        f"nasgen 1\nconvention {convention}\n"
-        f"cell normal(h_prev, h) {{\n  b1 = add({spelled}(h_prev), {spelled}(h))\n"
-        f"  b2 = add({spelled}(b1), skip_connect(h))\n}}\n"
-        f"cell reduction(h_prev, h) {{\n  b1 = add({spelled}(h_prev), {spelled}(h))\n"
-        f"  b2 = add({spelled}(b1), max_pool_3x3(h))\n}}\n"
-        "network { N = 1  F = 8  stem_multiplier = 3  classes = 10  input_size = 17 }\n"
-    )
+    text = one_op_genotype(convention, spelled, input_size=17)
     try:
         result = analyze(text)
     except nasgen.errors.NasgenError as err:  # an op that needs a parameter
