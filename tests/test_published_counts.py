@@ -3,7 +3,9 @@
 The registry holds every printed figure; these are the code-derived counts it does not list
 (REFERENCE.md section 7): the 1000-class NASNet-A counts that Keras and the paper tables use
 (the TF-slim 1001-class counts less one FC column and bias), the auxiliary heads of DARTS_V2,
-DARTS_V1 at its ImageNet setting, and the DARTS transcription of NASNet-A at C = 36.
+DARTS_V1 at its ImageNet setting, and the DARTS transcription of NASNet-A at C = 36. The ENAS
+counts are the exception: REFERENCE.md rounds them (3.89M, +~0.5M aux), so nasgen's exact
+counts are pinned here.
 """
 
 from __future__ import annotations
