@@ -139,9 +139,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` (text as UTF-8 with ``\\n`` line ends) to ``path`` atomically."""
+    """Write ``data`` (bytes, or text as UTF-8) to ``path`` atomically."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    with atomic_path(path) as tmp:
-        with open(tmp, "xb") as fh:
-            fh.write(raw)
+    with atomic_path(path) as tmp, open(tmp, "xb") as fh:
+        fh.write(raw)
     return Path(path)

@@ -29,7 +29,15 @@ from typing import Any
 from nasgen.api import Analysis, analyze, options_for
 from nasgen.errors import NasgenError
 
-__all__ = ["STATUSES", "Check", "Figure", "load_registry", "measure", "verify"]
+__all__ = [
+    "MAX_REGISTRY_BYTES",
+    "STATUSES",
+    "Check",
+    "Figure",
+    "load_registry",
+    "measure",
+    "verify",
+]
 
 STATUSES = ("reproduced", "not_reproducible", "other_convention")
 METRICS = ("params", "macs", "params_with_bn_stats")
@@ -138,11 +146,22 @@ def _figure(raw: Mapping[str, Any], index: int) -> Figure:
     )
 
 
+MAX_REGISTRY_BYTES = 1 << 20
+"""1 MiB: the most of a registry file ``load_registry`` reads."""
+
+
 def load_registry(path: Path | None = None) -> tuple[Figure, ...]:
     """The published figures (``genotypes/published.toml`` unless ``path``)."""
     entry = path if path is not None else resources.files("nasgen") / "genotypes/published.toml"
     try:
-        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+        with entry.open("rb") as fh:
+            raw = fh.read(MAX_REGISTRY_BYTES + 1)
+        if len(raw) > MAX_REGISTRY_BYTES:
+            raise _registry_error(
+                f"{entry}: over {MAX_REGISTRY_BYTES:,} bytes; a registry of published figures "
+                "is a few KiB (the bundled one is about 12 KiB)"
+            )
+        data = tomllib.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _registry_error(f"cannot read {entry}: {exc}") from exc
     figures = data.get("figure", [])

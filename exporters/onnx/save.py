@@ -5,9 +5,6 @@ Pipeline stage: exporter (IR -> **ONNX** -> file). Imports onnx and numpy.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,7 +12,13 @@ import numpy as np
 import numpy.typing as npt
 import onnx
 
-__all__ = ["check_onnx", "save_onnx", "weights_from_state_dict"]
+from nasgen.errors import BackendError
+from nasgen.files import atomic_path
+
+__all__ = ["ONNX_MAX_BYTES", "check_onnx", "check_size", "save_onnx", "weights_from_state_dict"]
+
+ONNX_MAX_BYTES = 2**31
+"""protobuf serialises messages under 2 GiB only."""
 
 
 def weights_from_state_dict(state: Mapping[str, object]) -> dict[str, npt.NDArray[np.generic]]:
@@ -43,8 +46,9 @@ def check_onnx(model: onnx.ModelProto) -> onnx.ModelProto:
 def save_onnx(model: onnx.ModelProto, path: str | Path, *, force: bool = False) -> Path:
     """Check ``model`` and write it to ``path`` atomically.
 
-    The bytes go to a temporary file in the same directory, are fsynced, then renamed over
-    ``path``, so a reader never sees a half-written model.
+    The bytes go through ``nasgen.files.atomic_path``: a temporary file beside ``path``,
+    fsynced, given the umask's mode (or the existing file's), then renamed over ``path``, so a
+    reader never sees a half-written model.
 
     Args:
         model: the model to write (written as given, without the inferred shapes).
@@ -57,22 +61,26 @@ def save_onnx(model: onnx.ModelProto, path: str | Path, *, force: bool = False) 
     Raises:
         FileExistsError: ``path`` exists and ``force`` is False.
         onnx.checker.ValidationError: the model is invalid.
+        BackendError: the model is over protobuf's 2 GiB (E509), or the write failed (E507).
 
     """
     target = Path(path)
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists; pass force=True to overwrite it")
+    check_size(model.ByteSize())
     check_onnx(model)
     data = model.SerializeToString()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "xb") as f:
+        f.write(data)
     return target
+
+
+def check_size(n_bytes: int, what: str = "the ONNX model") -> None:
+    """Refuse a model protobuf cannot serialise: 2 GiB at most, in one file."""
+    if n_bytes >= ONNX_MAX_BYTES:
+        raise BackendError(
+            "E509",
+            f"{what} would be {n_bytes / 2**30:.2f} GiB; an ONNX file is limited to 2 GiB "
+            "(protobuf's limit)",
+            hint="lower F, N or input_size",
+        )

@@ -16,18 +16,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
-from nasgen import __version__
+from nasgen import __version__, files
 from nasgen.api import (
     CompileOptions,
 )
 from nasgen.errors import NasgenError
 
 __all__ = [
+    "SEED_MAX",
+    "SOURCE",
     "F",
     "check_output",
+    "exit_on_signals",
     "main",
     "optimisation_options",
+    "output_kind",
     "parse_set",
     "replace_atomically",
     "skeleton_options",
@@ -37,6 +42,9 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+SEED_MAX = 2**64 - 1
+"""The largest seed torch.manual_seed takes (an unsigned 64-bit integer)."""
 
 
 def user_errors(fn: F) -> F:
@@ -53,19 +61,103 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+_OUTPUT_KINDS = {
+    "checkpoint": {".safetensors": "safetensors", ".onnx": "onnx"},
+    "onnx": {".onnx": "onnx"},
+    "cell": {".cell": "cell"},
+}
+
+
+def output_kind(path: Path, what: str) -> str:
+    """The format an ``-o`` path asks for by its suffix (case-insensitive); refuse others.
+
+    ``what`` names the command's outputs: ``checkpoint`` (``.safetensors`` or ``.onnx``),
+    ``onnx`` or ``cell``.
+    """
+    return files.output_kind(path, _OUTPUT_KINDS[what])
+
+
+@contextlib.contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    # NOTE: [One exit code for user errors] click exits 2 on a usage error (unknown option, bad
+    # value), nasgen 1 on every other mistake a user can make. One rule is easier to script
+    # against: every user error exits 1, whoever detects it.
+    try:
+        yield
+    except click.UsageError as err:
+        err.exit_code = 1  # type: ignore[misc]
+        raise
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    # SIGTERM and SIGHUP unwind like an exception, so a write in progress removes its
+    # temporary file (nasgen.files) instead of leaving it behind.
+    raise SystemExit(128 + signum)
+
+
+def exit_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into ``SystemExit`` (in the main thread), so writes clean up."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _exit_on_signal)
+
+
+class _Group(click.Group):
+    """The command group: usage errors exit 1; SIGTERM / SIGHUP unwind cleanly."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _usage_errors_exit_1():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_exit_1():
+            return super().invoke(ctx)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        exit_on_signals()
+        return super().main(*args, **kwargs)
+
+
+class SourceType(click.ParamType):  # type: ignore[type-arg]
+    """A .cell source: a path or a bundled genotype name; completes both in the shell."""
+
+    name = "source"
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        """Bundled genotype names that start with ``incomplete``, then file names."""
+        from nasgen.dsl import bundled_names
+
+        names = [n.removesuffix(".cell") for n in bundled_names()]
+        items = [CompletionItem(n) for n in names if n.startswith(incomplete)]
+        return [*items, CompletionItem(incomplete, type="file")]
+
+
+SOURCE = SourceType()
+"""The click type of every SOURCE argument."""
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="nasgen")
 def main() -> None:
     """nasgen: NAS architectures as reviewable .cell text files.
 
     Parse, validate and cost published cells (NASNet-A, DARTS, ...) without any framework,
-    build PyTorch modules and ONNX graphs from them, and review them as text.
+    build PyTorch modules and ONNX graphs from them, and review them as text. Every user
+    error (a bad file, option or value) prints a diagnostic and exits 1.
 
     \b
     Examples:
       nasgen compile nasnet_a.cell --N 4 --F 44
       nasgen compile darts_v2 --variant imagenet --json
-      nasgen check my_cells/*.cell
+      nasgen check genotypes/*.cell
     """
 
 
@@ -115,10 +207,7 @@ def skeleton_options(fn: F) -> F:
 
 def check_output(path: Path, force: bool) -> None:
     """Refuse, before any work, an output that exists (without ``force``) or has no folder."""
-    if path.exists() and not force:
-        raise NasgenError("E505", f"{path} exists; pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise NasgenError("E506", f"{path.parent}: no such directory")
+    files.check_output(path, force)
 
 
 @contextlib.contextmanager
@@ -133,29 +222,9 @@ def writing(path: Path) -> Iterator[None]:
 def write_new(path: Path, text: str, force: bool) -> None:
     """Write ``text`` atomically; refuse to replace an existing file unless ``force``."""
     check_output(path, force)
-    with writing(path):
-        replace_atomically(path, text)
+    files.write_atomic(path, text)
 
 
 def replace_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text`` through a synced temporary file (keeping its mode)."""
-    import os
-    import tempfile
-
-    if path.exists():
-        mode = path.stat().st_mode
-    else:  # a new file gets the usual mode: 0o666 less the umask
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace ``path`` (through a symlink, keeping its mode) by ``text``; see nasgen.files."""
+    files.write_atomic(path, text)

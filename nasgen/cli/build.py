@@ -24,19 +24,19 @@ from nasgen.api import (
     to_onnx,
 )
 from nasgen.cli.app import (
+    SEED_MAX,
+    SOURCE,
     check_output,
     main,
     optimisation_options,
+    output_kind,
     parse_set,
     user_errors,
     writing,
 )
 from nasgen.dsl import parse
-from nasgen.dsl.foreign import (
-    export_darts,
-    export_nb201,
-)
-from nasgen.errors import NasgenError
+from nasgen.dsl.source import MAX_SOURCE_BYTES, decode_source
+from nasgen.errors import NasgenError, SourceText
 
 __all__ = ["check", "compile_", "export_"]
 
@@ -104,7 +104,7 @@ def _summary_table(a: Analysis) -> str:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1, required=True, type=SOURCE)
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @user_errors
 def check(files: tuple[str, ...], quiet: bool) -> None:
@@ -112,16 +112,17 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
 
     Each file is parsed, resolved, lowered to the IR with its own network settings and every
     `variant`, and validated (shapes, dangling states, sizes). Diagnostics point at
-    file:line:col.
+    file:line:col. A FILE of `-` is read from standard input (shown as <stdin>).
 
     \b
-    Example:
+    Examples:
       nasgen check genotypes/*.cell
+      nasgen import darts "$(nasgen export darts darts_v2)" | nasgen check -
     """
     failed = 0
     for file in files:
         try:
-            text = load_source(file)
+            text = _read_stdin() if file == "-" else load_source(file)
             module = parse(text)
             variants = [None, *(v.name for v in module.variants)]
             counts = [analyze(text, CompileOptions(variant=v)).cost.params for v in variants]
@@ -139,8 +140,14 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
         sys.exit(1)
 
 
+def _read_stdin() -> SourceText:
+    """The .cell text on standard input (``nasgen check -``), with the file limits."""
+    data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
+    return decode_source(data, "<stdin>")
+
+
 @main.command(name="compile")
-@click.argument("source")
+@click.argument("source", type=SOURCE)
 @click.option(
     "--N",
     "n_cells",
@@ -172,7 +179,11 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
     help="Also build the PyTorch module and write it: PATH.safetensors (weights + genotype "
     "text + options; loads with nasgen.load(PATH)) or PATH.onnx (the inference graph).",
 )
-@click.option("--seed", type=int, help="Seed for the initial weights (with -o).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, SEED_MAX),
+    help=f"Seed for the initial weights (with -o), 0 to {SEED_MAX}.",
+)
 @optimisation_options
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @user_errors
@@ -215,14 +226,22 @@ def compile_(
         if v is not None
     ]
     options = CompileOptions(n_cells, num_filters, variant, tuple(extra) + settings)
-    result = analyze(source, options)
+    kind = None
     if output is not None:
+        kind = output_kind(output, "checkpoint")
         check_output(output, force)
+    result = analyze(source, options)
+    if kind == "onnx":
+        from nasgen.exporters.onnx.save import check_size
+
+        # fp32 weights, before anything is built (the exact size is checked again on writing)
+        check_size(4 * result.cost.params, f"{output}, with {result.cost.params:,} weights,")
     if as_json:
         click.echo(json.dumps(_summary_dict(result), indent=2))
     else:
         click.echo(_summary_table(result))
-    if output is not None and output.suffix == ".onnx":
+    if kind == "onnx":
+        assert output is not None
         proto, opt = to_onnx(build(result, seed), level=level, result=result)
         if explain:
             click.echo(opt.explain(), nl=False, err=as_json)
@@ -232,8 +251,7 @@ def compile_(
     if explain:
         click.echo(opt.explain(), nl=False, err=as_json)
     if output is not None:
-        with writing(output):
-            written = save(build(fast, seed), output)
+        written = save(build(fast, seed), output)
         size = written.stat().st_size
         click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
 
@@ -269,9 +287,7 @@ def _write_onnx(proto: Any, path: Path, force: bool, quiet: bool = False) -> Non
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="The fixed batch size (with --static-batch).",
+    help="The fixed batch size (with --static-batch; default 1).",
 )
 @click.option("--fp16", is_flag=True, help="Convert weights and compute to float16.")
 @click.option(
@@ -282,8 +298,9 @@ def _write_onnx(proto: Any, path: Path, force: bool, quiet: bool = False) -> Non
 )
 @click.option(
     "--calibration",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder of real images (png, jpg...) for --int8 calibration and the agreement check.",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of real images (png, jpg...) for --int8 calibration and the agreement check "
+    "(with --int8 or --fp16).",
 )
 @optimisation_options
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -293,7 +310,7 @@ def export_(
     output: Path | None,
     opset: int,
     static_batch: bool,
-    batch_size: int,
+    batch_size: int | None,
     fp16: bool,
     int8: bool,
     calibration: Path | None,
@@ -325,27 +342,65 @@ def export_(
     if args[0] in ("darts", "nb201"):
         if len(args) != 2:
             raise NasgenError("E530", f"nasgen export {args[0]} takes one SOURCE")
-        module = parse(load_source(args[1]))
-        click.echo(export_darts(module) if args[0] == "darts" else export_nb201(module))
+        from nasgen.cli.foreign import print_foreign
+
+        text, warnings = print_foreign(args[0], args[1])
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(text)
         return
     if len(args) != 1:
         raise NasgenError("E530", "expected one CHECKPOINT (or: darts|nb201 SOURCE)")
-    if output is None:
-        raise NasgenError("E530", "an ONNX export needs -o PATH.onnx")
-    if fp16 and int8:
-        raise NasgenError("E530", "choose one of --fp16 and --int8")
-    if int8 and calibration is None:
-        raise NasgenError("E530", "--int8 needs --calibration DIR", hint="a folder of real images")
+    _check_export_options(output, fp16, int8, calibration, static_batch, batch_size)
+    assert output is not None
+    output_kind(output, "onnx")
     check_output(output, force)
-    module = load(args[0])
+    checkpoint = Path(args[0])
+    if not checkpoint.is_file():
+        raise NasgenError("E503", f"{checkpoint}: no such checkpoint")
+    module = load(checkpoint)
     proto, opt = to_onnx(
-        module, level=level, opset=opset, dynamic_batch=not static_batch, batch_size=batch_size
+        module,
+        level=level,
+        opset=opset,
+        dynamic_batch=not static_batch,
+        batch_size=batch_size or 1,
     )
     if explain:
         click.echo(opt.explain(), nl=False)
     if fp16 or int8:
         proto = _reduced(proto, module, int8, calibration)
     _write_onnx(proto, output, force)
+
+
+def _check_export_options(
+    output: Path | None,
+    fp16: bool,
+    int8: bool,
+    calibration: Path | None,
+    static_batch: bool,
+    batch_size: int | None,
+) -> None:
+    """Refuse, before any work, options that are missing or would be silently ignored."""
+    if output is None:
+        raise NasgenError("E530", "an ONNX export needs -o PATH.onnx")
+    if fp16 and int8:
+        raise NasgenError("E530", "choose one of --fp16 and --int8")
+    if int8 and calibration is None:
+        raise NasgenError("E530", "--int8 needs --calibration DIR", hint="a folder of real images")
+    if calibration is not None and not (fp16 or int8):
+        raise NasgenError(
+            "E530",
+            "--calibration is used only with --int8 or --fp16",
+            hint="add --int8 (or --fp16), or drop --calibration",
+        )
+    if batch_size is not None and not static_batch:
+        raise NasgenError(
+            "E530",
+            "--batch-size sets the fixed batch of --static-batch; the default graph has a "
+            "dynamic batch axis",
+            hint="add --static-batch, or drop --batch-size",
+        )
 
 
 def _reduced(proto: Any, module: Any, int8: bool, calibration: Path | None) -> Any:

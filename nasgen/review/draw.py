@@ -10,15 +10,13 @@ one edge from each state the compiled cell concatenates, in order, inputs includ
 normal cell concatenates h_{i-1}). A block of one op without a combine is that op's box. Every
 node is labelled with its state's name so the picture can be read next to the file.
 
-``render`` writes through a temporary file and ``os.replace``, so a failed run never leaves
-half a file, and output is deterministic for SVG and PNG (PDF embeds a creation date).
+``render`` writes through ``nasgen.files.write_atomic`` (a temporary file and a rename), so
+a failed run never leaves half a file, and output is deterministic for SVG and PNG (PDF embeds
+a creation date).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from html import escape
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import graphviz
 from nasgen.api import Analysis
 from nasgen.dsl.resolve import Architecture, ResolvedBlock, ResolvedCell
 from nasgen.errors import NasgenError, did_you_mean
+from nasgen.files import write_atomic
 from nasgen.review.fingerprint import used_cells
 
 __all__ = ["FORMATS", "DrawError", "cell_graph", "network_graph", "render"]
@@ -242,7 +241,8 @@ def render(graph: graphviz.Digraph, path: str | Path, *, force: bool = False) ->
 
     Raises:
         DrawError: E701 no ``dot``; E702 unknown suffix; E703 the file exists and not
-            ``force``; E704 the file cannot be written; E705 ``dot`` failed.
+            ``force``; E705 ``dot`` failed.
+        NasgenError: E507 the file cannot be written (``nasgen.files``).
 
     """
     path = Path(path)
@@ -252,16 +252,8 @@ def render(graph: graphviz.Digraph, path: str | Path, *, force: bool = False) ->
         raise DrawError("E702", f"cannot tell the format of {path}", None, f"use {shown}")
     if path.exists() and not force:
         raise DrawError("E703", f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise DrawError("E704", f"cannot write {path}: {path.parent} is not a directory")
     data = _pipe(graph, fmt)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise DrawError("E704", f"cannot write {path}: {err.strerror or err}") from err
+    write_atomic(path, data)
     return path
