@@ -15,13 +15,19 @@ from nasgen.errors import SourceSpan
 __all__ = [
     "Block",
     "CellDef",
+    "Choice",
     "ConventionDef",
     "Ident",
     "Module",
+    "NameList",
     "NetworkDef",
     "OpCall",
+    "OpList",
     "Output",
     "Setting",
+    "SpaceCellDef",
+    "SpaceSetting",
+    "SpaceValue",
     "StateRef",
     "Value",
     "VariantDef",
@@ -125,8 +131,61 @@ class VariantDef:
 
 
 @dataclass(frozen=True, slots=True)
+class NameList:
+    """``[a, b, c]``: a list of names (ops, combines or states) in a search space."""
+
+    names: tuple[str, ...]
+    spans: tuple[SourceSpan, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """``choose(2, distinct)``: a space setting spelled as a call of values."""
+
+    name: str
+    args: tuple[Value, ...]
+
+
+SpaceValue = Value | NameList | Choice
+"""The value of a ``space cell`` setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceSetting:
+    """``key = value`` inside a ``space cell``."""
+
+    key: str
+    value: SpaceValue
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
+    value_span: SourceSpan | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OpList:
+    """``ops name = [op, ...]``: a named list of ops a search space chooses from."""
+
+    name: str
+    ops: NameList
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceCellDef:
+    """``space cell name(inputs) { key = value ... }``: the choices of one cell of a space."""
+
+    name: str
+    inputs: tuple[StateRef, ...]
+    settings: tuple[SpaceSetting, ...]
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
+
+    def setting(self, key: str) -> SpaceSetting | None:
+        """The setting ``key``, or None."""
+        return next((s for s in self.settings if s.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Module:
-    """One .cell file."""
+    """One .cell file: an architecture, or (with ``space_cells``) a search space."""
 
     version: int
     name: str | None
@@ -136,7 +195,14 @@ class Module:
     network: NetworkDef | None
     variants: tuple[VariantDef, ...] = ()
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
+    op_lists: tuple[OpList, ...] = ()
+    space_cells: tuple[SpaceCellDef, ...] = ()
 
     def cell(self, name: str) -> CellDef | None:
         """The cell called ``name``, or None."""
         return next((c for c in self.cells if c.name == name), None)
+
+    @property
+    def is_space(self) -> bool:
+        """Whether the file is a search space (it has ``space cell`` statements)."""
+        return bool(self.space_cells)

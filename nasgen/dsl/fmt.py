@@ -19,10 +19,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from nasgen.dsl.ast import CellDef, Module, Setting
+from nasgen.dsl.ast import CellDef, Module, Setting, SpaceCellDef
 from nasgen.dsl.parser import parse
-from nasgen.dsl.printer import print_cell, print_module, print_value
-from nasgen.errors import SourceSpan, SourceText
+from nasgen.dsl.printer import (
+    print_cell,
+    print_module,
+    print_space_cell,
+    print_space_value,
+    print_value,
+)
+from nasgen.dsl.source import decode_source
+from nasgen.errors import NasgenError, SourceSpan, SourceText
 
 __all__ = ["Comment", "format_text", "scan_comments"]
 
@@ -87,6 +94,13 @@ def _cell(cell: CellDef) -> list[_Line]:
     return [*lines, _Line(printed[-1], _end(cell.span), closes=True)]
 
 
+def _space_cell(cell: SpaceCellDef) -> list[_Line]:
+    printed = print_space_cell(cell).split("\n")
+    anchors = [_line(cell.span), *(_line(s.span) for s in cell.settings)]
+    lines = [_Line(t, a) for t, a in zip(printed[:-1], anchors, strict=True)]
+    return [*lines, _Line(printed[-1], _end(cell.span), closes=True)]
+
+
 def _keyword_line(text: str, keyword: str) -> int | None:
     match = re.search(rf"^[ \t]*{keyword}\b", text, flags=re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else None
@@ -111,7 +125,15 @@ def _sections(module: Module, text: str) -> list[list[_Line]]:
             if conv.rules
             else [_Line(head, _line(conv.span))]
         )
+    if module.op_lists:
+        sections.append(
+            [
+                _Line(f"ops {o.name} = {print_space_value(o.ops)}", _line(o.span))
+                for o in module.op_lists
+            ]
+        )
     sections += [_cell(c) for c in module.cells]
+    sections += [_space_cell(c) for c in module.space_cells]
     if module.network is not None:
         sections.append(_settings("network", module.network.settings, module.network.span))
     sections += [_settings(f"variant {v.name}", v.settings, v.span) for v in module.variants]
@@ -154,4 +176,12 @@ def format_text(source: SourceText) -> str:
         out += ["", *(c.text for c in standalone[taken:])]
     # A trailing comment on a line that printed nothing of its own becomes a line of its own.
     out += [t for line, notes in sorted(trailing.items()) if line not in done for t in notes]
-    return "\n".join(out) + "\n"
+    formatted = "\n".join(out) + "\n"
+    # A guard, not a check of the user's text: never hand back text that means something else.
+    if parse(decode_source(formatted.encode("utf-8"), source.path)) != module:
+        raise NasgenError(
+            "E190",
+            f"{source.path}: nasgen fmt could not keep this file's meaning; it was left as is",
+            hint="this is a bug in nasgen fmt; please report it with the file",
+        )
+    return formatted

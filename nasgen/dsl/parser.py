@@ -22,13 +22,19 @@ from lark import Token, Tree
 from nasgen.dsl.ast import (
     Block,
     CellDef,
+    Choice,
     ConventionDef,
     Ident,
     Module,
+    NameList,
     NetworkDef,
     OpCall,
+    OpList,
     Output,
     Setting,
+    SpaceCellDef,
+    SpaceSetting,
+    SpaceValue,
     StateRef,
     Value,
     VariantDef,
@@ -43,7 +49,9 @@ __all__ = ["LANGUAGE_VERSION", "parse", "parse_text"]
 _Node = Any
 """A lark tree child: Tree or Token (lark's own types are too loose to narrow usefully)."""
 
-LANGUAGE_VERSION = 1
+LANGUAGE_VERSION = 2
+"""The newest language version this nasgen reads (2 adds search spaces; 1 is read as ever)."""
+_SPACE_VERSION = 2
 
 _TERMINAL_NAMES = {
     "NAME": "a name",
@@ -142,20 +150,30 @@ class _Builder:
     def module(self, tree: _Node) -> Module:
         header, *statements = tree.children
         version_tok = header.children[0]
-        if self.integer(version_tok) != LANGUAGE_VERSION:
+        version = self.integer(version_tok)
+        if not 1 <= version <= LANGUAGE_VERSION:
             raise DslSyntaxError(
                 "E107",
                 f"unsupported language version {version_tok}",
                 self.span(version_tok),
-                f"this nasgen reads `nasgen {LANGUAGE_VERSION}` files",
+                f"this nasgen reads `nasgen 1` to `nasgen {LANGUAGE_VERSION}` files",
             )
         seen: dict[str, _Node] = {}
         name = source = None
         convention = network = None
         cells: list[CellDef] = []
         variants: list[VariantDef] = []
+        op_lists: list[OpList] = []
+        space_cells: list[SpaceCellDef] = []
         for st in statements:
             kind = st.data
+            if kind in ("ops_def", "space_cell_def"):
+                self.require_space_version(version, st)
+                if kind == "ops_def":
+                    op_lists.append(self.op_list(st, op_lists))
+                else:
+                    space_cells.append(self.space_cell(st))
+                continue
             if kind in ("name_stmt", "source_stmt", "convention_def", "network_def"):
                 if kind in seen:
                     raise DslSemanticError(
@@ -191,7 +209,7 @@ class _Builder:
             else:
                 cells.append(self.cell(st))
         return Module(
-            LANGUAGE_VERSION,
+            version,
             name,
             source,
             convention,
@@ -199,7 +217,63 @@ class _Builder:
             network,
             tuple(variants),
             self.span(tree),
+            tuple(op_lists),
+            tuple(space_cells),
         )
+
+    def require_space_version(self, version: int, st: _Node) -> None:
+        if version < _SPACE_VERSION:
+            word = "ops" if st.data == "ops_def" else "space cell"
+            raise DslSyntaxError(
+                "E107",
+                f"`{word}` statements need language version {_SPACE_VERSION}",
+                self.span(st),
+                f"start the file with `nasgen {_SPACE_VERSION}`",
+            )
+
+    def name_list(self, tree: _Node) -> NameList:
+        toks = [t for t in tree.children if t is not None]
+        return NameList(tuple(str(t) for t in toks), tuple(self.span(t) for t in toks))
+
+    def op_list(self, tree: _Node, earlier: list[OpList]) -> OpList:
+        name_tok, names = tree.children
+        first = next((o for o in earlier if o.name == str(name_tok)), None)
+        if first is not None:
+            line = first.span.line if first.span else "?"
+            raise DslSemanticError(
+                "E211",
+                f"op list {name_tok!s} is defined twice",
+                self.span(tree),
+                f"first defined on line {line}",
+            )
+        return OpList(str(name_tok), self.name_list(names), self.span(tree))
+
+    def space_value(self, tree: _Node) -> SpaceValue:
+        if tree.data == "name_list":
+            return self.name_list(tree)
+        if tree.data == "space_call":
+            name_tok, *args = tree.children
+            return Choice(str(name_tok), tuple(self.value(a) for a in args if a is not None))
+        return self.value(tree)
+
+    def space_cell(self, tree: _Node) -> SpaceCellDef:
+        name_tok, state_list, *rest = tree.children
+        inputs = tuple(StateRef(str(t), self.span(t)) for t in state_list.children)
+        settings = []
+        first: dict[str, SpaceSetting] = {}
+        for child in rest:
+            key, value = child.children
+            setting = SpaceSetting(
+                str(key), self.space_value(value), self.span(child), self.span(value)
+            )
+            if setting.key in first:
+                line = first[setting.key].span.line if first[setting.key].span else "?"
+                raise DslSemanticError(
+                    "E211", f"`{key!s}` is set twice", setting.span, f"first set on line {line}"
+                )
+            first[setting.key] = setting
+            settings.append(setting)
+        return SpaceCellDef(str(name_tok), inputs, tuple(settings), self.span(tree))
 
     def integer(self, tok: Token) -> int:
         if len(str(tok).lstrip("-")) > 30:

@@ -2,8 +2,8 @@
 
 Pipeline stage: front end (**AST -> text**). Imports ``nasgen.dsl.ast`` only.
 
-Canonical form: header, name, source, convention, cells, network, variants, each separated by
-a blank line; two-space indentation; one setting or block a line; strings JSON-escaped; floats
+Canonical form: header, name, source, convention, op lists (one a line), cells, space cells,
+network, variants, each separated by a blank line; two-space indentation; one setting or block a line; strings JSON-escaped; floats
 in Python's shortest round-trip spelling. Comments are not part of the AST and are not printed.
 """
 
@@ -14,16 +14,21 @@ import json
 from nasgen.dsl.ast import (
     Block,
     CellDef,
+    Choice,
     ConventionDef,
     Ident,
     Module,
+    NameList,
     OpCall,
+    OpList,
     Output,
     Setting,
+    SpaceCellDef,
+    SpaceValue,
     Value,
 )
 
-__all__ = ["print_cell", "print_module", "print_value"]
+__all__ = ["print_cell", "print_module", "print_space_cell", "print_space_value", "print_value"]
 
 
 def print_value(value: Value) -> str:
@@ -71,6 +76,27 @@ def print_cell(cell: CellDef) -> str:
     return "\n".join(lines)
 
 
+def print_space_value(value: SpaceValue) -> str:
+    """A space setting's value: a value, ``[a, b]`` or ``choose(2, distinct)``."""
+    if isinstance(value, NameList):
+        return f"[{', '.join(value.names)}]"
+    if isinstance(value, Choice):
+        return f"{value.name}({', '.join(print_value(a) for a in value.args)})"
+    return print_value(value)
+
+
+def _op_list(ops: OpList) -> str:
+    return f"ops {ops.name} = {print_space_value(ops.ops)}"
+
+
+def print_space_cell(cell: SpaceCellDef) -> str:
+    """One ``space cell`` definition."""
+    inputs = ", ".join(r.name for r in cell.inputs)
+    lines = [f"space cell {cell.name}({inputs}) {{"]
+    lines += [f"  {s.key} = {print_space_value(s.value)}" for s in cell.settings]
+    return "\n".join([*lines, "}"])
+
+
 def _convention(conv: ConventionDef) -> str:
     if not conv.rules:
         return f"convention {conv.preset}"
@@ -89,7 +115,10 @@ def print_module(module: Module) -> str:
         sections.append("\n".join(meta))
     if module.convention is not None:
         sections.append(_convention(module.convention))
+    if module.op_lists:
+        sections.append("\n".join(_op_list(o) for o in module.op_lists))
     sections += [print_cell(c) for c in module.cells]
+    sections += [print_space_cell(c) for c in module.space_cells]
     if module.network is not None:
         sections.append("\n".join(_settings_block("network", module.network.settings)))
     sections += [
