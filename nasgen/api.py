@@ -7,6 +7,9 @@ this module imports no framework.
 
 from __future__ import annotations
 
+import operator
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,27 +24,52 @@ from nasgen.dsl import (
     resolve,
 )
 from nasgen.dsl.ast import Ident, Value
+from nasgen.dsl.network import KEYS
+from nasgen.dsl.options import ARGUMENT
 from nasgen.dsl.printer import print_module
 from nasgen.dsl.source import decode_source
-from nasgen.errors import SourceText
+from nasgen.errors import BackendError, DslSemanticError, DslSyntaxError, SourceText
 from nasgen.ir import CostReport, IRGraph, lower, validate
+from nasgen.ir.memory import (
+    BUILD_PEAK_FACTOR,
+    COPY_PEAK_FACTOR,
+    check_memory,
+    format_bytes,
+    memory_estimate,
+    memory_limit,
+    parse_memory_size,
+    weight_bytes,
+)
 from nasgen.passes import Optimized, optimize
 
 __all__ = [
+    "MAX_SEED",
+    "MIN_SEED",
     "Analysis",
     "CompileOptions",
     "analyze",
     "build",
+    "check_build_memory",
+    "check_memory",
+    "check_seed",
     "compile",
     "inference_module",
     "load",
     "load_source",
+    "memory_estimate",
+    "memory_limit",
     "optimized",
     "options_for",
+    "parse_memory_size",
     "parse_source",
     "save",
     "to_onnx",
 ]
+
+MIN_SEED = 0
+"""The smallest seed (``torch.manual_seed`` also takes negatives, as aliases: -1 is 2**64-1)."""
+MAX_SEED = 2**64 - 1
+"""The largest seed ``torch.manual_seed`` takes (it raises ``Overflow`` above)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +94,16 @@ def load_source(source: str | Path) -> SourceText:
     A string containing a newline or starting with ``nasgen `` is DSL text; otherwise an
     existing path is read, then a bundled genotype (``nasnet_a`` or ``nasnet_a.cell``) is tried.
     """
+    if isinstance(source, str) and not source.strip():
+        raise DslSyntaxError(
+            "E105",
+            "empty source: give a .cell path, a bundled genotype name or DSL text",
+            hint="e.g. nasnet_a, darts_v2.cell or genotypes/my_cell.cell",
+        )
+    if not isinstance(source, str | Path):
+        raise DslSyntaxError(
+            "E108", f"source must be a path or a string, not {type(source).__name__}"
+        )
     if isinstance(source, str) and _looks_like_text(source):
         return decode_source(source.encode("utf-8"), "<string>")
     path = Path(source)
@@ -90,13 +128,44 @@ def analyze(source: str | Path | SourceText, options: CompileOptions | None = No
     return Analysis(text, module, arch, graph, report)
 
 
-def _as_value(value: object) -> Value:
+def check_seed(seed: object) -> int | None:
+    """``seed`` as an int in ``[MIN_SEED, MAX_SEED]`` (or None), else E541."""
+    if seed is None:
+        return None
+    try:
+        value = None if isinstance(seed, bool) else operator.index(seed)  # type: ignore[arg-type]
+    except TypeError:
+        value = None
+    if value is None or not MIN_SEED <= value <= MAX_SEED:
+        raise BackendError(
+            "E541",
+            f"seed must be an integer from {MIN_SEED} to {MAX_SEED} (2**64 - 1), got {seed!r}"
+            " (argument seed)",
+        )
+    return value
+
+
+def _as_value(value: object) -> Value | None:
+    """A Python value as a DSL value; None for one the language has no spelling of."""
     if isinstance(value, bool):
         return Ident("true" if value else "false")
     if isinstance(value, str):
         return Ident(value)
-    assert isinstance(value, int | float)
-    return value
+    if isinstance(value, int | float):
+        return value
+    return None
+
+
+def _argument(key: str, value: object) -> Value:
+    typed = _as_value(value)
+    if typed is None:
+        spec = KEYS.get(key)
+        raise DslSemanticError(
+            "E209",
+            f"`{key}` cannot be {value!r} (argument {key})",
+            hint=spec.doc if spec else None,
+        )
+    return typed
 
 
 def options_for(
@@ -106,9 +175,37 @@ def options_for(
     variant: str | None = None,
     **settings: object,
 ) -> CompileOptions:
-    """``CompileOptions`` from keyword arguments (``N``, ``F``, ``variant``, any network key)."""
-    pairs = tuple((key, _as_value(value)) for key, value in settings.items())
-    return CompileOptions(N, F, variant, pairs)
+    """``CompileOptions`` from keyword arguments (``N``, ``F``, ``variant``, any network key).
+
+    Diagnostics name the values ``(argument KEY)``; a value the language cannot hold (None for
+    a network key, a list...) is E209, a ``variant`` that is not a name E220.
+    """
+    if variant is not None and not isinstance(variant, str):
+        raise DslSemanticError(
+            "E220",
+            f"variant must be the name of a variant block, not {variant!r} (argument variant)",
+        )
+    pairs = [(k, _argument(k, v)) for k, v in (("N", N), ("F", F)) if v is not None]
+    pairs += [(key, _argument(key, value)) for key, value in settings.items()]
+    return CompileOptions(variant=variant, settings=tuple(pairs), origin=ARGUMENT)
+
+
+def _stored_options(values: Mapping[str, object], origin: str) -> CompileOptions:
+    """The ``CompileOptions`` of a module's or a checkpoint's stored settings (E503)."""
+    pairs = []
+    for key, value in values.items():
+        typed = _as_value(value)
+        if typed is None:
+            raise BackendError("E503", f"`{key}` cannot be {value!r} ({origin} {key})")
+        pairs.append((key, typed))
+    return CompileOptions(settings=tuple(pairs), origin=origin)
+
+
+def _reanalyze(module: Any, name: str) -> Analysis:
+    """The analysis of a compiled module's own genotype text and settings."""
+    text = str(module.nasgen_source).encode("utf-8", "surrogatepass")
+    origin = "nasgen_options of the module, key"
+    return analyze(decode_source(text, name), _stored_options(module.nasgen_options, origin))
 
 
 def compile(
@@ -118,6 +215,7 @@ def compile(
     F: int | None = None,
     seed: int | None = None,
     variant: str | None = None,
+    max_memory: int | str | None = None,
     **settings: object,
 ) -> Any:
     """Compile a .cell source (path, bundled name or DSL text) to a trainable ``nn.Module``.
@@ -126,8 +224,11 @@ def compile(
         source: a path, a bundled genotype name (``"nasnet_a.cell"``) or DSL text.
         N: normal cells per stage (overrides the file).
         F: filters of the first stage (overrides the file).
-        seed: seed for the initial weights (same seed, same weights).
+        seed: seed for the initial weights (same seed, same weights), 0 to 2**64 - 1.
         variant: a ``variant`` block of the file to apply first.
+        max_memory: refuse (E540) a build estimated above this many bytes, or a size such as
+            ``"64G"``; ``"none"`` disables the guard. Default: ``$NASGEN_MEMORY_LIMIT``, else
+            the memory available (see ``check_build_memory``).
         **settings: any other network key, e.g. ``classes=10``, ``aux_head="none"``.
 
     Returns:
@@ -135,7 +236,9 @@ def compile(
         genotype text and ``model.nasgen_options`` the network settings it was built with.
 
     """
-    return build(analyze(source, options_for(N=N, F=F, variant=variant, **settings)), seed)
+    seed = check_seed(seed)
+    options = options_for(N=N, F=F, variant=variant, **settings)
+    return build(analyze(source, options), seed, max_memory=max_memory)
 
 
 def optimized(
@@ -154,8 +257,38 @@ def optimized(
     return replace(result, graph=opt.graph, cost=opt.cost), opt
 
 
-def build(result: Analysis, seed: int | None = None) -> Any:
-    """The PyTorch module of an analysed architecture (see ``compile``)."""
+def _allocates() -> bool:
+    """False inside ``with torch.device("meta")``, where a build allocates nothing."""
+    torch = sys.modules.get("torch")
+    return torch is None or torch.get_default_device().type != "meta"
+
+
+def check_build_memory(
+    result: Analysis,
+    max_memory: int | str | None = None,
+    factor: float = BUILD_PEAK_FACTOR,
+) -> None:
+    """Refuse (E540) to build ``result`` when its estimated peak exceeds the memory limit.
+
+    The estimate is ``memory_estimate(result.cost, factor)``; the limit is ``max_memory``
+    (bytes, or a size such as ``"64G"``, or ``"none"``), else ``$NASGEN_MEMORY_LIMIT``, else
+    the memory available now. Every build of this module runs it before allocating.
+    """
+    if not _allocates():
+        return
+    report = result.cost
+    params = report.params + report.aux_params
+    what = (
+        f"{result.module.name or result.source.path} ({params:,} parameters, "
+        f"{format_bytes(weight_bytes(report))} of float32 weights)"
+    )
+    check_memory(memory_estimate(report, factor), max_memory, what=what)
+
+
+def build(result: Analysis, seed: int | None = None, *, max_memory: int | str | None = None) -> Any:
+    """The PyTorch module of an analysed architecture (see ``compile``, ``check_build_memory``)."""
+    seed = check_seed(seed)
+    check_build_memory(result, max_memory)
     from nasgen.backends.torch import build_module
 
     text = print_module(result.module)
@@ -184,10 +317,7 @@ def to_onnx(
     text = module.nasgen_source
     if result is None:
         # Locations then point into the genotype text the model's metadata carries.
-        result = analyze(
-            decode_source(text.encode("utf-8"), "nasgen.source"),
-            options_for(**module.nasgen_options),
-        )
+        result = _reanalyze(module, "nasgen.source")
     fast, opt = optimized(result, level, "inference", skip=frozenset({"bn_fold"}))
     proto = export_onnx(
         fast.graph,
@@ -201,29 +331,27 @@ def to_onnx(
     return proto, opt
 
 
-def inference_module(module: Any, level: int = 1) -> Any:
+def inference_module(module: Any, level: int = 1, *, max_memory: int | str | None = None) -> Any:
     """An eval-mode copy of a compiled module, optimised for inference with the same outputs.
 
     The module's own genotype is recompiled, optimised in the inference form (dead states and
     the auxiliary head removed, identities folded, equal pools merged, BatchNorm folded into
-    the convs from the running statistics), and given the module's weights.
+    the convs from the running statistics), and given the module's weights. It copies the
+    weights once; ``max_memory`` as in ``compile``.
     """
     import copy
 
-    from nasgen.backends.torch import build_module, fold_batchnorm_
+    result = _reanalyze(module, "<module>")
+    check_build_memory(result, max_memory, COPY_PEAK_FACTOR)
+    from nasgen.backends.torch import build_with_weights, fold_batchnorm_
 
-    result = analyze(
-        decode_source(module.nasgen_source.encode("utf-8"), "<module>"),
-        options_for(**module.nasgen_options),
-    )
     fast, _ = optimized(result, level, "inference")
-    target = build_module(fast.graph, module.nasgen_source, module.nasgen_options)
     source = copy.deepcopy(module).eval()
     for node in fast.graph.nodes():
         if node.attrs.get_bool("fold_bn"):
             fold_batchnorm_(source.get_submodule(node.id))
     state = source.state_dict()
-    target.load_state_dict({k: state[k] for k in target.state_dict()}, strict=True)
+    target = build_with_weights(fast.graph, module.nasgen_source, module.nasgen_options, state)
     return target.eval()
 
 
@@ -235,26 +363,22 @@ def save(module: Any, path: str | Path) -> Path:
     return write_checkpoint(module, module.nasgen_source, module.nasgen_options, __version__, path)
 
 
-def load(path: str | Path) -> Any:
+def load(path: str | Path, *, max_memory: int | str | None = None) -> Any:
     """Rebuild a module from a checkpoint written by ``save`` and load its weights.
 
-    The checkpoint is safetensors: tensors and text metadata, never unpickled.
+    The checkpoint is safetensors: tensors and text metadata, never unpickled. Nothing in it is
+    trusted: the container, the metadata and every tensor's name, shape and dtype are checked
+    against the genotype before anything is allocated (E503, E504), and the build is guarded
+    like ``compile``'s (E540; ``max_memory`` as there).
     """
-    from nasgen.backends.torch import build_module, read_checkpoint
+    from nasgen.backends.torch.header import check_parameter_count, read_header
 
-    tensors, text, options = read_checkpoint(path)
-    result = analyze(
-        decode_source(text.encode("utf-8"), f"{path}#nasgen.source"), options_for(**options)
-    )
-    module = build_module(result.graph, text, result.arch.network.as_dict())
-    missing, unexpected = module.load_state_dict(tensors, strict=False)
-    if missing or unexpected:
-        from nasgen.errors import BackendError
+    header = read_header(path)
+    text = header.source.encode("utf-8", "surrogatepass")
+    options = _stored_options(header.options, header.options_origin)
+    result = analyze(decode_source(text, header.source_name), options)
+    check_parameter_count(header, result.cost)
+    check_build_memory(result, max_memory)
+    from nasgen.backends.torch import load_module
 
-        raise BackendError(
-            "E504",
-            f"{path}: weights do not match the genotype "
-            f"({len(missing)} missing, {len(unexpected)} unexpected, e.g. "
-            f"{(list(missing) + list(unexpected))[0]})",
-        )
-    return module
+    return load_module(header, result.graph, header.source, result.arch.network.as_dict())

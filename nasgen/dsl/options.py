@@ -5,11 +5,16 @@ Pipeline stage: front end. Imports ``nasgen.dsl.ast`` only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nasgen.dsl.ast import Ident, Value
 
-__all__ = ["CompileOptions"]
+__all__ = ["ARGUMENT", "COMMAND_LINE", "CompileOptions"]
+
+COMMAND_LINE = "command-line option"
+"""The origin of options given on the command line (the default)."""
+ARGUMENT = "argument"
+"""The origin of options given as keyword arguments of the Python API."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,9 @@ class CompileOptions:
         variant: a ``variant NAME { ... }`` block of the file to apply first.
         settings: further ``(key, value)`` network overrides (``classes``, ``input_size``...),
             applied last, in order.
+        origin: where the values came from, as diagnostics name it before the key:
+            ``COMMAND_LINE`` (``(command-line option F)``), ``ARGUMENT`` (``(argument F)``) or
+            e.g. ``"checkpoint metadata m.safetensors#nasgen.options, key"``. Not compared.
 
     """
 
@@ -29,6 +37,11 @@ class CompileOptions:
     num_filters: int | None = None
     variant: str | None = None
     settings: tuple[tuple[str, Value], ...] = ()
+    origin: str = field(default=COMMAND_LINE, compare=False)
+
+    def where(self, key: str) -> str:
+        """The origin of the value of ``key``, as a diagnostic's suffix: `` (argument F)``."""
+        return f" ({self.origin} {key})"
 
     def network_overrides(self) -> list[tuple[str, Value]]:
         """All overrides as network ``(key, value)`` pairs, N and F first."""

@@ -267,7 +267,8 @@ class _Builder:
                 str(key), self.space_value(value), self.span(child), self.span(value)
             )
             if setting.key in first:
-                line = first[setting.key].span.line if first[setting.key].span else "?"
+                earlier = first[setting.key].span
+                line = earlier.line if earlier is not None else "?"
                 raise DslSemanticError(
                     "E211", f"`{key!s}` is set twice", setting.span, f"first set on line {line}"
                 )

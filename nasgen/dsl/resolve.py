@@ -294,7 +294,7 @@ def _network(
         values = apply_settings(values, variant.settings, f" (variant {variant.name})")
         spans.update({s.key: s.value_span for s in variant.settings})
     for key, raw in options.network_overrides():
-        values[key] = coerce(key, raw, None, f" (command-line option {key})")
+        values[key] = coerce(key, raw, None, options.where(key))
         spans[key] = None
     if "stem_cell" not in spans:
         values["stem_cell"] = values["reduction"]  # TF: "stem_cell = reduction_cell"

@@ -1,65 +1,149 @@
 """Checkpoints: weights plus the canonical genotype text and options, in one safetensors file.
 
-Pipeline stage: backend. Imports torch, safetensors and ``nasgen.errors``.
+Pipeline stage: backend. Imports torch, safetensors, ``nasgen.errors``, ``nasgen.files``,
+``nasgen.ir`` and ``nasgen.backends.torch.{header,module}``.
 
 The file is plain tensors and a string-to-string metadata table (``nasgen.source``,
 ``nasgen.options`` as JSON, ``nasgen.version``): loading it never unpickles anything. Writes go
-to a temporary file in the same folder and are renamed into place, so an interrupted save never
-leaves a half-written checkpoint under the user's name.
+through ``nasgen.files.atomic_path`` (a temporary file named after the target, fsynced, given
+the umask's mode, renamed into place), one tensor at a time, with a deterministic header (NOTE
+[Deterministic header] in ``header.py``): the same module gives the same bytes in every process.
+
+NOTE: [Check, then allocate] Loading trusts nothing in the file. ``read_header`` (no torch)
+checks the container and the parameter count against the cost model; ``load_module`` builds
+the module on the ``meta`` device (no memory), compares every stored name, shape and dtype
+with it, and only then reads the tensors, once, straight into the module
+(``load_state_dict(assign=True)``): no random initialisation, no second copy.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 from torch import Tensor, nn
 
+from nasgen.backends.torch.header import CheckpointHeader, TensorSpec, encode_header, read_header
+from nasgen.backends.torch.module import NasgenNet, build_with_weights, meta_module
 from nasgen.errors import BackendError
+from nasgen.files import atomic_path
+from nasgen.ir import IRGraph
 
-__all__ = ["read_checkpoint", "write_checkpoint"]
+__all__ = ["check_tensors", "load_module", "read_checkpoint", "write_checkpoint"]
 
 _SOURCE, _OPTIONS, _VERSION = "nasgen.source", "nasgen.options", "nasgen.version"
+_DTYPES: Mapping[torch.dtype, str] = {
+    torch.float64: "F64",
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
+    torch.bool: "BOOL",
+}
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    name = _DTYPES.get(dtype)
+    if name is None:
+        raise BackendError("E503", f"cannot store a tensor of dtype {dtype} in a checkpoint")
+    return name
+
+
+def _spec(t: Tensor) -> TensorSpec:
+    return TensorSpec(_dtype_name(t.dtype), tuple(t.shape))
+
+
+def _raw(t: Tensor) -> memoryview:
+    """The bytes of ``t`` in memory order (little-endian on every platform torch ships for)."""
+    flat = t.detach().to("cpu").contiguous().reshape(-1)
+    return flat.view(torch.uint8).numpy().data
 
 
 def write_checkpoint(
     module: nn.Module, source: str, options: dict[str, Any], version: str, path: str | Path
 ) -> Path:
     """Write ``module``'s state_dict with the genotype text and options, atomically."""
-    target = Path(path)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    state = dict(sorted(module.state_dict().items()))
     meta = {_SOURCE: source, _OPTIONS: json.dumps(options, sort_keys=True), _VERSION: version}
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-    os.close(fd)
+    header = encode_header([(k, *_shape_of(v)) for k, v in state.items()], meta)
+    with atomic_path(path) as tmp, tmp.open("xb") as fh:
+        fh.write(header)
+        for tensor in state.values():
+            fh.write(_raw(tensor))
+    return Path(path)
+
+
+def _shape_of(t: Tensor) -> tuple[str, tuple[int, ...]]:
+    return _dtype_name(t.dtype), tuple(t.shape)
+
+
+def _describe(spec: TensorSpec) -> str:
+    return f"{spec.dtype}[{', '.join(map(str, spec.shape))}]"
+
+
+def check_tensors(
+    path: Path, expected: Mapping[str, TensorSpec], stored: Mapping[str, TensorSpec]
+) -> None:
+    """Refuse (E504) stored tensors whose names, shapes or dtypes are not the expected ones."""
+    missing = [k for k in expected if k not in stored]
+    unexpected = [k for k in stored if k not in expected]
+    differ = [
+        k
+        for k in expected
+        if k in stored
+        and (stored[k].dtype, stored[k].shape) != (expected[k].dtype, expected[k].shape)
+    ]
+    if not (missing or unexpected or differ):
+        return
+    if differ:
+        k = differ[0]
+        example = f"{k} is {_describe(stored[k])}, the genotype needs {_describe(expected[k])}"
+    else:
+        example = f"{(missing or unexpected)[0]} is {'missing' if missing else 'unexpected'}"
+    raise BackendError(
+        "E504",
+        f"{path}: weights do not match the genotype ({len(missing)} missing, "
+        f"{len(unexpected)} unexpected, {len(differ)} of another shape or dtype; e.g. {example})",
+        hint=f"was {_SOURCE} or {_OPTIONS} edited? re-save the model with nasgen.save",
+    )
+
+
+def _read_tensors(path: Path, names: list[str]) -> dict[str, Tensor]:
     try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+        with safe_open(str(path), framework="pt") as fh:
+            if sorted(fh.keys()) != sorted(names):
+                raise BackendError("E504", f"{path}: the file changed while it was being loaded")
+            return {k: fh.get_tensor(k) for k in names}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise BackendError("E503", f"{path}: not a nasgen checkpoint ({err})") from None
+
+
+def load_module(
+    header: CheckpointHeader, graph: IRGraph, source: str, options: Mapping[str, object]
+) -> NasgenNet:
+    """The module of ``graph`` holding the weights of the checkpoint ``header`` describes.
+
+    See NOTE [Check, then allocate]: E504 before any tensor is read when they do not match.
+    """
+    expected = {k: _spec(v) for k, v in meta_module(graph, source, options).state_dict().items()}
+    check_tensors(header.path, expected, header.tensors)
+    tensors = _read_tensors(header.path, list(expected))
+    check_tensors(header.path, expected, {k: _spec(v) for k, v in tensors.items()})
+    return build_with_weights(graph, source, options, tensors)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], str, dict[str, Any]]:
-    """Tensors, genotype text and options of a checkpoint written by ``write_checkpoint``."""
-    p = Path(path)
-    if not p.is_file():
-        raise BackendError("E503", f"{p}: no such checkpoint")
-    try:
-        with safe_open(str(p), framework="pt") as fh:
-            meta = fh.metadata() or {}
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
-    except (SafetensorError, OSError, ValueError) as err:
-        raise BackendError("E503", f"{p}: not a nasgen checkpoint ({err})") from None
-    if _SOURCE not in meta or _OPTIONS not in meta:
-        raise BackendError("E503", f"{p}: safetensors file without nasgen metadata")
-    try:
-        options = json.loads(meta[_OPTIONS])
-    except json.JSONDecodeError:
-        raise BackendError("E503", f"{p}: corrupt nasgen.options metadata") from None
-    return tensors, meta[_SOURCE], options
+    """Tensors, genotype text and options of a checkpoint written by ``write_checkpoint``.
+
+    Unchecked against the genotype; ``nasgen.load`` is the checked way to load a model.
+    """
+    header = read_header(path)
+    return _read_tensors(header.path, list(header.tensors)), header.source, header.options

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from nasgen.backends.torch.lowerings import lower_node
 from nasgen.ir import IRGraph
 
-__all__ = ["NasgenNet", "build_module", "drop_path"]
+__all__ = ["NasgenNet", "build_module", "build_with_weights", "drop_path", "meta_module"]
 
 
 def drop_path(x: Tensor, prob: float) -> Tensor:
@@ -164,3 +164,22 @@ def build_module(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return NasgenNet(graph, source, options)
+
+
+def meta_module(graph: IRGraph, source: str, options: Mapping[str, object]) -> NasgenNet:
+    """The module on the ``meta`` device: every name, shape and dtype, and no memory."""
+    with torch.device("meta"):
+        return NasgenNet(graph, source, options)
+
+
+def build_with_weights(
+    graph: IRGraph, source: str, options: Mapping[str, object], state: Mapping[str, Tensor]
+) -> NasgenNet:
+    """The module holding ``state``'s tensors themselves (entries it lacks are ignored).
+
+    Built on the ``meta`` device and given the tensors with ``assign=True``: nothing is
+    initialised and nothing is copied. ``state`` must hold every entry with its shape.
+    """
+    module = meta_module(graph, source, options)
+    module.load_state_dict({k: state[k] for k in module.state_dict()}, strict=True, assign=True)
+    return module
