@@ -4,7 +4,8 @@ Pipeline stage: front end (**AST -> text**). Imports ``nasgen.dsl.ast`` only.
 
 Canonical form: header, name, source, convention, op lists (one a line), cells, space cells,
 network, variants, each separated by a blank line; two-space indentation; one setting or block
-a line; strings JSON-escaped; floats in Python's shortest round-trip spelling. Comments are not part of the AST and are not printed.
+a line; strings JSON-escaped; floats in Python's shortest round-trip spelling. Comments are not
+part of the AST and are not printed.
 """
 
 from __future__ import annotations
