@@ -165,11 +165,13 @@ def _conv_expand(attrs: Attrs, ctx: ExpandContext) -> tuple[Step, ...]:
 CONV = OPS.add(
     OpDef(
         name="conv",
-        doc="ReLU - KxK conv - BN (NB-201 nor_conv, TF-TPU 1x1/3x3; 3x3 bottlenecked in tf_amoeba)",
-        params={"k": Param(int, (1, 3))},
+        doc="ReLU - KxK conv - BN (NB-201 nor_conv, TF-TPU 1x1/3x3 with the 3x3 bottlenecked in "
+        "tf_amoeba, ENAS macro's 5x5)",
+        params={"k": Param(int, (1, 3, 5))},
         aliases={
             "conv_1x1": {"k": 1},
             "conv_3x3": {"k": 3},
+            "conv_5x5": {"k": 5},
             "nor_conv_1x1": {"k": 1},
             "nor_conv_3x3": {"k": 3},
         },

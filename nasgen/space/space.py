@@ -1,0 +1,320 @@
+"""A search space: its decisions, exact size, and the bijection choices <-> architecture AST.
+
+Pipeline stage: search spaces (space AST -> **SearchSpace**; choices <-> ``Module``). Imports
+``nasgen.errors``, ``nasgen.ops``, ``nasgen.dsl`` and ``nasgen.space.spec``; never a framework.
+
+NOTE: [Choices are the coordinates of a space] A strategy works on a choice vector: one integer
+per ``Decision``, each below its ``size``. ``decode`` turns a vector into an ordinary
+architecture ``Module`` (printed, hashed, costed and compiled like any .cell file) and
+``encode`` turns such a module back into its vector, so ``encode(decode(c)) == c`` for every
+valid ``c``: the journal stores text and the strategy stores vectors, and the two agree.
+The decisions of a block come in the controller's order (NASNet, Zoph et al. 2018, Fig. 3):
+its inputs, then their ops, then the combine, then (chains) the skip bits. ``size`` is the
+product of the decision sizes: the number of distinct choice vectors, exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
+from nasgen.errors import DslSemanticError
+from nasgen.ops import OPS
+from nasgen.space.spec import CellSpec, read_cell_spec
+
+__all__ = ["Decision", "SearchSpace", "read_space"]
+
+_IDENTITY = "skip_connect"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One choice of a controller: ``size`` options, shown as ``labels``."""
+
+    name: str
+    size: int
+    labels: tuple[str, ...] = ()
+
+
+def _rank(combo: Sequence[int], n: int) -> int:
+    """The lexicographic index of a sorted k-combination of range(n)."""
+    rank, prev, k = 0, -1, len(combo)
+    for i, c in enumerate(combo):
+        for skipped in range(prev + 1, c):
+            rank += math.comb(n - skipped - 1, k - i - 1)
+        prev = c
+    return rank
+
+
+def _unrank(rank: int, n: int, k: int) -> tuple[int, ...]:
+    out, start = [], 0
+    for i in range(k):
+        for c in range(start, n):
+            block = math.comb(n - c - 1, k - i - 1)
+            if rank < block:
+                out.append(c)
+                start = c + 1
+                break
+            rank -= block
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _BlockLayout:
+    inputs: int  # number of input decisions (choose) or 1 (distinct) or 0
+    ops: int
+    combine: bool
+    skips: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSpace:
+    """A search space read from a ``space cell`` file."""
+
+    module: Module
+    cells: tuple[CellSpec, ...]
+
+    @property
+    def name(self) -> str:
+        """The space's ``name`` (or ``space``)."""
+        return self.module.name or "space"
+
+    def _layout(self, spec: CellSpec, j: int) -> _BlockLayout:
+        n = len(spec.earlier(j))
+        mode = spec.input_mode
+        inputs = {"choose": spec.k, "distinct": 1}.get(mode, 0)
+        ops = {"all": n, "previous": 1}.get(mode, spec.k)
+        return _BlockLayout(inputs, ops, len(spec.combines) > 1, j if spec.skips else 0)
+
+    def _block_decisions(self, spec: CellSpec, j: int) -> list[Decision]:
+        earlier = spec.earlier(j)
+        where = f"{spec.name}.{spec.block_name(j)}"
+        lay = self._layout(spec, j)
+        out = []
+        if spec.input_mode == "distinct":
+            size = math.comb(len(earlier), spec.k)
+            out.append(Decision(f"{where}.inputs", size))
+        else:
+            out += [Decision(f"{where}.input{i}", len(earlier), earlier) for i in range(lay.inputs)]
+        out += [Decision(f"{where}.op{i}", len(spec.ops), spec.ops) for i in range(lay.ops)]
+        if lay.combine:
+            out.append(Decision(f"{where}.combine", len(spec.combines), spec.combines))
+        out += [Decision(f"{where}.skip{m + 1}", 2, ("no", "yes")) for m in range(lay.skips)]
+        return out
+
+    def decisions(self) -> tuple[Decision, ...]:
+        """Every decision, cell by cell and block by block, in the controller's order."""
+        return tuple(
+            d
+            for spec in self.cells
+            for j in range(spec.blocks)
+            for d in self._block_decisions(spec, j)
+        )
+
+    def size(self) -> int:
+        """The exact number of architectures: distinct choice vectors."""
+        return math.prod(d.size for d in self.decisions())
+
+    def symmetric_size(self) -> int:
+        """The size once the operands of an ``add`` are unordered (PNAS's count)."""
+        total = 1
+        for spec in self.cells:
+            for j in range(spec.blocks):
+                total *= self._block_symmetric(spec, j)
+        return total
+
+    def _block_symmetric(self, spec: CellSpec, j: int) -> int:
+        decisions = self._block_decisions(spec, j)
+        exact = math.prod(d.size for d in decisions)
+        if spec.input_mode != "choose":
+            return exact  # already canonical: inputs in state order
+        pair = len(spec.earlier(j)) * len(spec.ops)  # one operand: (input, op)
+        ordered, unordered = pair**spec.k, math.comb(pair + spec.k - 1, spec.k)
+        per_combine = {"add": unordered, "concat": ordered}
+        return sum(per_combine[c] for c in spec.combines)
+
+    def sample(self, rng: random.Random) -> tuple[int, ...]:
+        """A uniformly random choice vector (each decision independently uniform)."""
+        return tuple(rng.randrange(d.size) for d in self.decisions())
+
+    def check(self, choices: Sequence[int]) -> tuple[int, ...]:
+        """``choices`` as a tuple, or a ``NasgenError`` if it is no vector of this space."""
+        decisions = self.decisions()
+        if len(choices) != len(decisions):
+            raise DslSemanticError(
+                "E802", f"{len(choices)} choices for a space of {len(decisions)} decisions"
+            )
+        for value, d in zip(choices, decisions, strict=True):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < d.size:
+                raise DslSemanticError(
+                    "E802", f"choice {d.name} = {value!r}: not in 0..{d.size - 1}"
+                )
+        return tuple(choices)
+
+    def decode(self, choices: Sequence[int]) -> Module:
+        """The architecture a choice vector names (an ordinary version-1 module)."""
+        it = iter(self.check(choices))
+        cells = tuple(self._decode_cell(spec, it) for spec in self.cells)
+        m = self.module
+        return Module(1, m.name, m.source, m.convention, cells, m.network, m.variants)
+
+    def _decode_cell(self, spec: CellSpec, it: object) -> CellDef:
+        blocks = [self._decode_block(spec, j, it) for j in range(spec.blocks)]
+        inputs = tuple(StateRef(n) for n in spec.inputs)
+        return CellDef(spec.name, inputs, tuple(blocks), _output(spec, blocks))
+
+    def _decode_block(self, spec: CellSpec, j: int, it: object) -> Block:
+        nxt = it.__next__  # type: ignore[attr-defined]
+        earlier = spec.earlier(j)
+        lay = self._layout(spec, j)
+        if spec.input_mode == "distinct":
+            states = [earlier[i] for i in _unrank(nxt(), len(earlier), spec.k)]
+        elif spec.input_mode == "choose":
+            states = [earlier[nxt()] for _ in range(lay.inputs)]
+        elif spec.input_mode == "all":
+            states = list(earlier)
+        else:
+            states = [earlier[-1]]
+        calls = [OpCall(spec.ops[nxt()], StateRef(s)) for s in states]
+        combine = spec.combines[nxt()] if lay.combine else spec.combines[0]
+        for m in range(lay.skips):
+            if nxt():
+                calls.append(OpCall(_IDENTITY, StateRef(spec.block_name(m))))
+        return Block(spec.block_name(j), combine, tuple(calls))
+
+    def encode(self, module: Module) -> tuple[int, ...]:
+        """The choice vector of an architecture of this space; a ``NasgenError`` if it is not."""
+        out: list[int] = []
+        for spec in self.cells:
+            cell = module.cell(spec.name)
+            if cell is None:
+                raise _not_in(f"it has no cell {spec.name!r}")
+            if len(cell.blocks) != spec.blocks:
+                raise _not_in(f"cell {spec.name} has {len(cell.blocks)} blocks, not {spec.blocks}")
+            for j, block in enumerate(cell.blocks):
+                out += self._encode_block(spec, j, block)
+            if cell.output != _output(spec, list(cell.blocks)):
+                raise _not_in(f"cell {spec.name}'s output is not the space's {spec.output}")
+        return self.check(out)
+
+    def _encode_block(self, spec: CellSpec, j: int, block: Block) -> list[int]:
+        where = f"{spec.name}.{block.name}"
+        if block.name != spec.block_name(j):
+            raise _not_in(f"block {where} should be called {spec.block_name(j)}")
+        earlier = spec.earlier(j)
+        lay = self._layout(spec, j)
+        calls = list(block.ops)
+        skips = [0] * lay.skips
+        if spec.input_mode == "previous":
+            calls, extra = calls[:1], calls[1:]
+            for call in extra:
+                m = _skip_index(spec, call, j, where)
+                if skips[m]:
+                    raise _not_in(f"{where} adds {call.input.name} twice")
+                skips[m] = 1
+        if spec.input_mode in ("all", "distinct"):
+            calls = sorted(calls, key=lambda c: _state_index(earlier, c, where))
+        inputs = [_state_index(earlier, c, where) for c in calls]
+        out = _encode_inputs(spec, lay, earlier, inputs, where)
+        out += [_op_index(spec, c, where) for c in calls]
+        if block.combine not in spec.combines:
+            raise _not_in(
+                f"{where} combines with {block.combine}, not {' or '.join(spec.combines)}"
+            )
+        if lay.combine:
+            out.append(spec.combines.index(block.combine or ""))
+        return out + skips
+
+
+def _encode_inputs(
+    spec: CellSpec, lay: _BlockLayout, earlier: tuple[str, ...], inputs: list[int], where: str
+) -> list[int]:
+    expected = {"all": len(earlier), "previous": 1}.get(spec.input_mode, spec.k)
+    if len(inputs) != expected:
+        raise _not_in(f"{where} has {len(inputs)} operands, not {expected}")
+    if spec.input_mode == "all":
+        if inputs != list(range(len(earlier))):
+            raise _not_in(f"{where} must read each earlier state once")
+        return []
+    if spec.input_mode == "previous":
+        if inputs != [len(earlier) - 1]:
+            raise _not_in(f"{where} must read {earlier[-1]} through its op")
+        return []
+    if spec.input_mode == "distinct":
+        if len(set(inputs)) != len(inputs):
+            raise _not_in(f"{where} reads a state twice; the space wants distinct inputs")
+        return [_rank(inputs, len(earlier))]
+    return inputs
+
+
+def _output(spec: CellSpec, blocks: Sequence[Block]) -> Output | None:
+    names = [b.name for b in blocks]
+    if spec.output == "loose_ends":
+        return None
+    if spec.output == "last":
+        return Output(None, (StateRef(names[-1]),))
+    if spec.output == "all_blocks":
+        return Output("concat", tuple(StateRef(n) for n in names))
+    if spec.output == "fixed":
+        states = tuple(StateRef(n) for n in spec.fixed_output)
+        return Output("concat" if len(states) > 1 else None, states)
+    read = {call.input.name for b in blocks for call in b.ops}
+    unused = [n for n in (*spec.inputs, *names) if n not in read]
+    return Output("concat", tuple(StateRef(n) for n in unused))
+
+
+def _not_in(message: str) -> DslSemanticError:
+    return DslSemanticError("E803", f"not an architecture of this space: {message}")
+
+
+def _state_index(earlier: tuple[str, ...], call: OpCall, where: str) -> int:
+    if call.input.name not in earlier:
+        raise _not_in(f"{where} reads {call.input.name}, which is no earlier state")
+    return earlier.index(call.input.name)
+
+
+def _op_index(spec: CellSpec, call: OpCall, where: str) -> int:
+    if call.op in spec.ops and not call.params:
+        return spec.ops.index(call.op)
+    wanted = OPS.lookup(call.op)
+    for i, name in enumerate(spec.ops):
+        listed = OPS.lookup(name)
+        if wanted is not None and listed is not None and not call.params and listed == wanted:
+            return i
+    raise _not_in(f"{where} uses {call.op}, which is not in the space's ops")
+
+
+def _skip_index(spec: CellSpec, call: OpCall, j: int, where: str) -> int:
+    ident = OPS.lookup(_IDENTITY)
+    blocks = [spec.block_name(m) for m in range(j)]
+    if OPS.lookup(call.op) != ident or call.input.name not in blocks:
+        raise _not_in(f"{where}: a skip is skip_connect of an earlier block")
+    return blocks.index(call.input.name)
+
+
+def read_space(module: Module) -> SearchSpace:
+    """The search space of a parsed space file; located errors for every mistake."""
+    if not module.space_cells:
+        raise DslSemanticError(
+            "E800",
+            "not a search space: the file has no `space cell`",
+            module.span,
+            "a space file starts with `nasgen 2` and declares `space cell NAME(...) { ... }`",
+        )
+    if module.cells:
+        raise DslSemanticError(
+            "E800",
+            "a search space holds only space cells, not fixed cells",
+            module.cells[0].span,
+        )
+    seen: set[str] = set()
+    specs = []
+    for cell in module.space_cells:
+        if cell.name in seen:
+            raise DslSemanticError("E205", f"space cell {cell.name!r} is defined twice", cell.span)
+        seen.add(cell.name)
+        specs.append(read_cell_spec(module, cell))
+    return SearchSpace(module, tuple(specs))
