@@ -5,7 +5,8 @@
 - README and docs cite nothing outside the repository (no REFERENCE.md, no dead relative link).
 - Every other ``sh`` block of a page works pasted in order into an empty folder: each line is a
   valid nasgen command line, writes a file no earlier line wrote, and reads only bundled
-  genotypes or files an earlier line wrote; the README's are also run.
+  genotypes or files an earlier line wrote. The README's blocks are also run, and so are the
+  docs' blocks that write no file (writing one means building a network: seconds).
 - docs/conventions.md lists every figure of genotypes/published.toml with today's count.
 """
 
@@ -117,7 +118,8 @@ def test_docs_cite_nothing_outside_the_repository(page: Path) -> None:
         file = (page.parent / path).resolve() if path else page
         if not file.exists():
             dead.append(target)
-        elif anchor and file.suffix == ".md" and anchor not in _anchors(_text(file)):
+            continue
+        if anchor and file.suffix == ".md" and anchor not in _anchors(_text(file)):
             dead.append(target)
     assert not dead, f"{_name(page)}: links to nothing: {dead}"
 
@@ -171,17 +173,16 @@ def test_shell_blocks_work_pasted_in_order_into_an_empty_folder(
     assert not problems, f"{_name(page)}:\n" + "\n".join(problems)
 
 
-@pytest.mark.slow
-def test_readme_shell_blocks_run_in_an_empty_folder(tmp_path: Path) -> None:
-    blocks = pasted_blocks(README)
-    assert blocks, "the README has no shell block to run"
+def run_blocks(blocks: list[str], folder: Path) -> None:
+    """Run ``blocks`` in order in ``folder`` as one bash script that stops at the first failure;
+    check that every ``-o`` file was written and no temporary file is left."""
     outputs = [out for b in blocks for c in nasgen_commands(b) if (out := _output(c))]
     # The checkout's nasgen, whatever is on PATH.
     script = 'nasgen() { "$NASGEN_PYTHON" -m nasgen.cli "$@"; }\n' + "\n".join(blocks)
     env = {**os.environ, "NASGEN_PYTHON": sys.executable}
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         capture_output=True,
         text=True,
@@ -190,9 +191,28 @@ def test_readme_shell_blocks_run_in_an_empty_folder(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     for out in outputs:
-        assert (tmp_path / out).stat().st_size > 0, out
-    leftovers = [p.name for p in tmp_path.iterdir() if ".nasgen-" in p.name]
+        assert (folder / out).stat().st_size > 0, out
+    leftovers = [p.name for p in folder.iterdir() if ".nasgen-" in p.name]
     assert not leftovers, leftovers
+
+
+@pytest.mark.slow
+def test_readme_shell_blocks_run_in_an_empty_folder(tmp_path: Path) -> None:
+    blocks = pasted_blocks(README)
+    assert blocks, "the README has no shell block to run"
+    run_blocks(blocks, tmp_path)
+
+
+def print_only_blocks(page: Path) -> list[str]:
+    """A page's pasted blocks that write no file: quick to run (writing means building)."""
+    blocks = pasted_blocks(_text(page))
+    return [b for b in blocks if not any(_output(c) for c in nasgen_commands(b))]
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES[1:] if print_only_blocks(p)], ids=_name)
+def test_docs_shell_blocks_that_write_nothing_run(page: Path, tmp_path: Path) -> None:
+    # The blocks that write files build networks, seconds each: the static test covers them.
+    run_blocks(print_only_blocks(page), tmp_path)
 
 
 def test_conventions_page_lists_every_published_figure_with_todays_count() -> None:

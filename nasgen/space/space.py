@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
 from nasgen.errors import DslSemanticError
 from nasgen.ops import OPS
-from nasgen.space.spec import CellSpec, read_cell_spec
+from nasgen.space.spec import MAX_BLOCKS, CellSpec, read_cell_spec
 
 __all__ = ["Decision", "SearchSpace", "read_space"]
 
@@ -81,6 +81,17 @@ class SearchSpace:
     def name(self) -> str:
         """The space's ``name`` (or ``space``)."""
         return self.module.name or "space"
+
+    def with_blocks(self, blocks: int) -> SearchSpace:
+        """The same space with ``blocks`` blocks in every cell (PNAS grows B from 1 to 5)."""
+        if not 1 <= blocks <= MAX_BLOCKS:
+            raise DslSemanticError("E801", f"blocks must be from 1 to {MAX_BLOCKS}, not {blocks}")
+        for spec in self.cells:
+            if spec.output == "fixed":
+                raise DslSemanticError(
+                    "E801", f"cell {spec.name} has a fixed output; its block count is fixed"
+                )
+        return SearchSpace(self.module, tuple(replace(c, blocks=blocks) for c in self.cells))
 
     def _layout(self, spec: CellSpec, j: int) -> _BlockLayout:
         n = len(spec.earlier(j))

@@ -26,7 +26,7 @@ from nasgen.dsl.ast import Choice, Ident, Module, NameList, SpaceCellDef, SpaceS
 from nasgen.errors import DslSemanticError, SourceSpan, did_you_mean
 from nasgen.ops import OPS
 
-__all__ = ["INPUT_MODES", "OUTPUT_MODES", "CellSpec", "read_cell_spec"]
+__all__ = ["INPUT_MODES", "MAX_BLOCKS", "OUTPUT_MODES", "CellSpec", "read_cell_spec"]
 
 INPUT_MODES = ("all", "choose", "distinct", "previous")
 OUTPUT_MODES = ("loose_ends", "unused", "all_blocks", "last", "fixed")

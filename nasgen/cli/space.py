@@ -1,0 +1,234 @@
+"""``nasgen space info`` and ``nasgen space sample``: search spaces as text, counted and sampled.
+
+Pipeline stage: user interface. Calls ``nasgen.space``, ``nasgen.search.survey`` and
+``nasgen.api``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nasgen.api import CompileOptions, analyze
+from nasgen.cli.app import check_output, main, user_errors
+from nasgen.dsl.printer import print_module
+from nasgen.errors import NasgenError
+from nasgen.files import write_atomic
+from nasgen.search.survey import cost_range, distinct_count
+from nasgen.space import SearchSpace, load_space, space_names
+
+__all__ = ["space"]
+
+
+class _SpaceType(click.ParamType):  # type: ignore[type-arg]
+    name = "space"
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[click.shell_completion.CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(n) for n in space_names() if n.startswith(incomplete)]
+        return [*names, CompletionItem(incomplete, type="file")]
+
+
+SPACE = _SpaceType()
+
+
+@main.group()
+def space() -> None:
+    """Search spaces: .cell files whose `space cell`s state a controller's choices.
+
+    SPACE is a path or a bundled space: nasnet, pnas, enas_micro, enas_chain, darts, nb201.
+    Every sample is an ordinary .cell file that compiles on the space's skeleton.
+
+    \b
+    Examples:
+      nasgen space info nb201
+      nasgen space sample darts --seed 0 -n 10 -o samples/
+    """
+
+
+def _load(source: str, blocks: int | None) -> SearchSpace:
+    found = load_space(source)
+    return found.with_blocks(blocks) if blocks is not None else found
+
+
+def _cell_lines(found: SearchSpace) -> list[str]:
+    lines = []
+    for spec in found.cells:
+        inputs = {"all": "all earlier states", "previous": "the previous state"}.get(
+            spec.input_mode,
+            f"choose({spec.k}{', distinct' if spec.input_mode == 'distinct' else ''})",
+        )
+        lines.append(
+            f"cell {spec.name}({', '.join(spec.inputs)}): {spec.blocks} blocks, inputs {inputs}"
+            f"{' + skips from earlier blocks' if spec.skips else ''}, {len(spec.ops)} ops, "
+            f"combine {' | '.join(spec.combines)}, output {spec.output}"
+        )
+        lines.append(f"  ops: {', '.join(spec.ops)}")
+    return lines
+
+
+def _block_lines(found: SearchSpace) -> list[str]:
+    groups: dict[str, list[int]] = {}
+    for d in found.decisions():
+        groups.setdefault(d.name.rsplit(".", 1)[0], []).append(d.size)
+    return [
+        f"  {where}: {' x '.join(map(str, sizes))} = {math.prod(sizes):,}"
+        for where, sizes in groups.items()
+    ]
+
+
+@space.command(name="info")
+@click.argument("source", metavar="SPACE", type=SPACE)
+@click.option("--blocks", type=click.IntRange(1, 64), help="Blocks per cell (PNAS grows B).")
+@click.option("--variant", help="Cost the samples on this variant of the space's network.")
+@click.option(
+    "--samples",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="Seeded samples the cost range is taken over.",
+)
+@click.option("--exhaustive", is_flag=True, help="Cost every architecture (spaces up to 1e5).")
+@click.option(
+    "--distinct", is_flag=True, help="Count distinct networks by nasgen hash (spaces up to 1e5)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+@user_errors
+def info(
+    source: str,
+    blocks: int | None,
+    variant: str | None,
+    samples: int,
+    exhaustive: bool,
+    distinct: bool,
+    as_json: bool,
+) -> None:
+    """Count a search space exactly, list its choices, and cost it on its skeleton.
+
+    The size is the product of every decision's options (printed block by block, so the
+    count can be checked by hand). "Unordered add operands" merges the two orders of an
+    add's operands (PNAS's count). --distinct hashes every architecture (`nasgen hash`:
+    equal networks, whatever their spelling). Params and MACs are the range over seeded
+    samples (or every architecture with --exhaustive), on the space's network block.
+
+    \b
+    Examples:
+      nasgen space info nb201 --distinct
+      nasgen space info pnas --blocks 1
+      nasgen space info darts --variant search --json
+    """
+    found = _load(source, blocks)
+    options = CompileOptions(variant=variant)
+    with click.progressbar(
+        length=found.size() if exhaustive else samples,
+        label="costing",
+        file=click.get_text_stream("stderr"),
+    ) as bar:
+        costs = cost_range(
+            found, options, samples=samples, exhaustive=exhaustive, progress=bar.update
+        )
+    distinct_n = None
+    if distinct:
+        with click.progressbar(
+            length=found.size(), label="hashing", file=click.get_text_stream("stderr")
+        ) as bar:
+            distinct_n = distinct_count(found, bar.update)
+    facts: dict[str, Any] = {
+        "name": found.name,
+        "cells": [spec.name for spec in found.cells],
+        "decisions": len(found.decisions()),
+        "size": found.size(),
+        "unordered_add_operands": found.symmetric_size(),
+        "distinct_by_hash": distinct_n,
+        "costed": costs.looked_at,
+        "exhaustive": costs.exhaustive,
+        "params": list(costs.params),
+        "macs": list(costs.macs),
+        "failed_to_compile": costs.failed,
+    }
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    over = "every architecture" if costs.exhaustive else f"{costs.looked_at} seeded samples"
+    lines = [
+        f"{found.name}  ({len(found.decisions())} decisions)",
+        *_cell_lines(found),
+        "options per block (inputs x ops x combine x skips):",
+        *_block_lines(found),
+        f"architectures: {found.size():,} (exact: the product above)",
+        f"with unordered add operands: {found.symmetric_size():,}",
+    ]
+    if distinct_n is not None:
+        lines.append(f"distinct by nasgen hash: {distinct_n:,}")
+    lines.append(
+        f"params: {costs.params[0]:,} to {costs.params[1]:,}; "
+        f"MACs: {costs.macs[0]:,} to {costs.macs[1]:,} (over {over})"
+    )
+    if costs.failed:
+        lines.append(f"{costs.failed} did not compile, e.g.: {costs.first_error}")
+    click.echo("\n".join(lines))
+
+
+def _header(found: SearchSpace, seed: int, index: int, choices: tuple[int, ...]) -> str:
+    return (
+        f"# Sampled from search space {found.name}, seed {seed}, sample {index}.\n"
+        f"# choices: {' '.join(map(str, choices))}\n"
+    )
+
+
+@space.command(name="sample")
+@click.argument("source", metavar="SPACE", type=SPACE)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("-n", "count", type=click.IntRange(1, 1_000_000), default=1, show_default=True)
+@click.option("--blocks", type=click.IntRange(1, 64), help="Blocks per cell (PNAS grows B).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write NAME_SEED_I.cell files into this folder (made if missing).",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing sample files.")
+@user_errors
+def sample(
+    source: str, seed: int, count: int, blocks: int | None, output: Path | None, force: bool
+) -> None:
+    """Write uniformly random architectures of SPACE as checked .cell files.
+
+    Each file compiles (it is checked before it is written) and starts with comments naming
+    the space, the seed, the sample's index and its choice vector. Without -o one sample is
+    printed.
+
+    \b
+    Examples:
+      nasgen space sample nb201 --seed 3
+      nasgen space sample nasnet --seed 0 -n 100 -o samples/
+    """
+    found = _load(source, blocks)
+    if output is None and count > 1:
+        raise NasgenError("E812", "-n above 1 needs -o DIR", hint="one file per sample")
+    rng = random.Random(seed)
+    if output is not None:
+        if output.exists() and not output.is_dir():
+            raise NasgenError("E506", f"{output}: not a directory")
+        output.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        choices = found.sample(rng)
+        text = print_module(found.decode(choices))
+        analyze(text)  # every sample compiles on the skeleton, or the space is at fault
+        full = _header(found, seed, index, choices) + text
+        if output is None:
+            click.echo(full, nl=False)
+            continue
+        path = output / f"{found.name}_{seed}_{index}.cell"
+        check_output(path, force)
+        write_atomic(path, full)
+    if output is not None:
+        click.echo(f"wrote {count} file(s) to {output}", err=True)
