@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,19 +128,18 @@ def info(
     """
     found = _load(source, blocks)
     options = CompileOptions(variant=variant)
+    bar: Any
     with click.progressbar(
         length=found.size() if exhaustive else samples,
         label="costing",
-        file=click.get_text_stream("stderr"),
+        file=sys.stderr,
     ) as bar:
         costs = cost_range(
             found, options, samples=samples, exhaustive=exhaustive, progress=bar.update
         )
     distinct_n = None
     if distinct:
-        with click.progressbar(
-            length=found.size(), label="hashing", file=click.get_text_stream("stderr")
-        ) as bar:
+        with click.progressbar(length=found.size(), label="hashing", file=sys.stderr) as bar:
             distinct_n = distinct_count(found, bar.update)
     facts: dict[str, Any] = {
         "name": found.name,

@@ -1,0 +1,316 @@
+"""``nasgen search``: run, resume and report a search whose every result is a .cell file.
+
+Pipeline stage: user interface. Calls ``nasgen.search`` and ``nasgen.space``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nasgen.api import CompileOptions
+from nasgen.cli.app import SEED_MAX, main, user_errors
+from nasgen.cli.space import SPACE
+from nasgen.errors import NasgenError
+from nasgen.search.config import Constraints, SearchConfig
+from nasgen.search.evaluators import make_evaluator
+from nasgen.search.executors import InlineExecutor, ProcessExecutor
+from nasgen.search.journal import Journal
+from nasgen.search.loop import Progress, Search
+from nasgen.search.results import anytime_curve, plot_curve, ranked, summary, trial_json, write_best
+from nasgen.search.strategies import STRATEGIES, make_strategy, parse_params
+from nasgen.space import SearchSpace, load_space, load_space_source, read_space
+
+__all__ = ["search"]
+
+
+def _strategy_help() -> str:
+    lines = []
+    for info in STRATEGIES.values():
+        params = ", ".join(f"{p.name} ({p.default})" for p in info.params) or "no parameters"
+        lines.append(f"  {info.name}: {info.doc}; {params}")
+    return "\n".join(lines)
+
+
+class _SearchGroup(click.Group):
+    """``nasgen search SPACE ...`` runs; ``nasgen search report DIR`` reports."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_SearchGroup)
+def search() -> None:
+    """Search a space: every proposal is .cell text, every result is in DIR/journal.sqlite.
+
+    `nasgen search SPACE ... -o DIR` runs a search (see `nasgen search run --help` for every
+    option); `nasgen search --resume DIR` continues one after any crash, ending with exactly
+    the journal an uninterrupted run writes; `nasgen search report DIR` shows the result.
+
+    \b
+    Examples:
+      nasgen search nb201 --evaluator table:nb201 --metric cifar10_valid --budget 100 -o run1
+      nasgen search --resume run1
+      nasgen search report run1 --plot run1/curve.png
+    """
+
+
+def _space_of(config: SearchConfig) -> SearchSpace:
+    from nasgen.dsl import parse
+    from nasgen.dsl.source import decode_source
+
+    found = read_space(parse(decode_source(config.space_text.encode("utf-8"), config.space_name)))
+    return found.with_blocks(config.blocks) if config.blocks is not None else found
+
+
+def _run(journal: Journal, config: SearchConfig, quiet: bool) -> Progress:
+    space = _space_of(config)
+    options = CompileOptions(variant=config.variant)
+    evaluator = make_evaluator(config.evaluator, options)
+    sizes = [d.size for d in space.decisions()]
+    strategy = make_strategy(config.strategy, sizes, config.seed, config.params)
+    executor = (
+        ProcessExecutor(config.evaluator, options, config.workers)
+        if config.workers > 1
+        else InlineExecutor(evaluator)
+    )
+    loop = Search(journal, config, space, strategy, executor, getattr(evaluator, "has_cost", False))
+    total = config.budget
+    bar: Any
+    with click.progressbar(
+        length=total or 0,
+        label=f"{config.strategy} on {config.space_name}",
+        file=sys.stderr,
+        item_show_func=lambda p: (
+            f"best {config.metric} {p.best:g}" if p and p.best is not None else ""
+        ),
+        hidden=quiet,
+    ) as bar:
+        bar.update(loop.progress.started and min(loop.progress.evaluated, total or 0))
+
+        def tick(progress: Progress) -> None:
+            bar.update(1, progress)
+
+        progress = loop.run(tick)
+    rows = list(journal.trials())
+    write_best(journal.directory, config, rows)
+    return progress
+
+
+def _print_result(
+    journal: Journal, config: SearchConfig, progress: Progress, as_json: bool
+) -> None:
+    rows = list(journal.trials())
+    if as_json:
+        click.echo(json.dumps(summary(config, rows), indent=2))
+        return
+    top = ranked(rows, config.top_k)
+    click.echo(
+        f"{progress.evaluated} evaluated, {progress.failed} failed, {progress.rejected} rejected "
+        f"by constraints, {progress.duplicates} duplicates; reward: {config.metric}"
+    )
+    for rank, row in enumerate(top, start=1):
+        others = ", ".join(
+            f"{k} {v:g}" for k, v in sorted(row.metrics.items()) if k != config.metric
+        )
+        click.echo(f"  {rank}. trial {row.trial}: {config.metric} {row.reward:g} ({others})")
+    if top:
+        click.echo(f"best: {journal.directory / 'best' / '1.cell'}")
+    for line in progress.errors:
+        click.echo(f"warning: {line}", err=True)
+    if progress.stopped:
+        click.echo(f"stopped early: {progress.stopped}", err=True)
+
+
+@search.command(
+    name="run",
+    help="Run a search (also `nasgen search SPACE ...`).\n\n"
+    + "Strategies (set their hyper-parameters with --param KEY=VALUE):\n\n\b\n"
+    + _strategy_help(),
+)
+@click.argument("source", metavar="SPACE", type=SPACE, required=False)
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Continue the search in this DIR.",
+)
+@click.option(
+    "--strategy", type=click.Choice(sorted(STRATEGIES)), default="random", show_default=True
+)
+@click.option(
+    "--evaluator", "evaluator_spec", help="table:nb201, table:FILE.csv[.gz] or proxy:NAME[,NAME]."
+)
+@click.option(
+    "--metric", help="The column or proxy that is the reward (default: the evaluator's first)."
+)
+@click.option("--budget", type=click.IntRange(min=1), help="Architectures to evaluate.")
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds of evaluation (simulated when the table has a cost column).",
+)
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A strategy hyper-parameter (repeatable).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Local worker processes.",
+)
+@click.option("--variant", help="Evaluate on this variant of the space's network.")
+@click.option("--blocks", type=click.IntRange(1, 64), help="Blocks per cell.")
+@click.option("--min-params", type=click.IntRange(min=0))
+@click.option("--max-params", type=click.IntRange(min=0))
+@click.option("--min-macs", type=click.IntRange(min=0))
+@click.option(
+    "--max-macs", type=click.IntRange(min=0), help="e.g. 600000000: NASNet's mobile setting."
+)
+@click.option(
+    "--top",
+    "top_k",
+    type=click.IntRange(1, 1000),
+    default=5,
+    show_default=True,
+    help="How many best .cell files to keep.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The run directory (new or empty).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@user_errors
+def run(
+    source: str | None,
+    resume: Path | None,
+    strategy: str,
+    evaluator_spec: str | None,
+    metric: str | None,
+    budget: int | None,
+    time_budget: float | None,
+    seed: int,
+    params: tuple[str, ...],
+    workers: int,
+    variant: str | None,
+    blocks: int | None,
+    min_params: int | None,
+    max_params: int | None,
+    min_macs: int | None,
+    max_macs: int | None,
+    top_k: int,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    if resume is not None:
+        if source is not None or output is not None or evaluator_spec is not None:
+            raise NasgenError(
+                "E853", "--resume DIR takes the search's own settings; give nothing else"
+            )
+        journal = Journal.open(resume)
+        config = SearchConfig.from_json(journal.config)
+    else:
+        if source is None or output is None or evaluator_spec is None:
+            raise NasgenError(
+                "E853",
+                "a search needs SPACE, --evaluator and -o DIR (or --resume DIR)",
+                hint="e.g. nasgen search nb201 --evaluator table:nb201 --budget 100 -o run1",
+            )
+        space_source = load_space_source(source)
+        found = load_space(space_source)
+        if blocks is not None:
+            found = found.with_blocks(blocks)
+        evaluator = make_evaluator(evaluator_spec, CompileOptions(variant=variant))
+        chosen = metric or evaluator.metrics[0]
+        if chosen not in evaluator.metrics:
+            raise NasgenError(
+                "E854",
+                f"{evaluator.name} reports no {chosen!r}",
+                hint=f"metrics: {', '.join(evaluator.metrics)}",
+            )
+        config = SearchConfig(
+            space_source.text, found.name, strategy, evaluator_spec, chosen, seed, budget,
+            time_budget, parse_params(strategy, params), workers,
+            Constraints(min_params, max_params, min_macs, max_macs), variant, blocks, top_k,
+        )  # fmt: skip
+        journal = Journal.create(output, config.to_json())
+    try:
+        progress = _run(journal, config, as_json)
+        _print_result(journal, config, progress, as_json)
+    finally:
+        journal.close()
+
+
+@search.command(name="report")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--top", "top_k", type=click.IntRange(1, 10_000), default=10, show_default=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Every trial as JSON (text, hash, metrics, foreign strings).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the anytime curve (best reward vs evaluations) as a PNG.",
+)
+@user_errors
+def report(directory: Path, top_k: int, as_json: bool, plot: Path | None) -> None:
+    """Show a search's result: the top trials, counts, and the anytime curve.
+
+    \b
+    Examples:
+      nasgen search report run1
+      nasgen search report run1 --json > run1.json
+      nasgen search report run1 --plot curve.png
+    """
+    journal = Journal.open(directory)
+    config = SearchConfig.from_json(journal.config)
+    rows = list(journal.trials())
+    journal.close()
+    if plot is not None:
+        curve = anytime_curve(rows)
+        if not curve:
+            raise NasgenError("E861", f"{directory}: nothing evaluated yet; no curve to plot")
+        plot_curve(
+            curve,
+            config.metric,
+            f"{config.strategy} on {config.space_name} (seed {config.seed})",
+            plot,
+        )
+        click.echo(f"wrote {plot}", err=True)
+    if as_json:
+        data: dict[str, Any] = {
+            **summary(config, rows),
+            "trials_detail": [trial_json(r) for r in rows],
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(
+        f"{config.strategy} on {config.space_name}, seed {config.seed}, "
+        f"evaluator {config.evaluator}; reward {config.metric}"
+    )
+    counts = summary(config, rows)["counts"]
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+    for rank, row in enumerate(ranked(rows, top_k), start=1):
+        others = ", ".join(
+            f"{k} {v:g}" for k, v in sorted(row.metrics.items()) if k != config.metric
+        )
+        click.echo(
+            f"{rank:>4}. trial {row.trial:<6} {config.metric} {row.reward:<10g} "
+            f"{row.params or 0:>12,} params  {others}"
+        )

@@ -1,0 +1,284 @@
+"""The search journal: ``DIR/journal.sqlite``, the one source of truth of a search.
+
+Pipeline stage: search. Imports ``sqlite3`` (the standard library), ``nasgen.errors`` and
+``nasgen.search.base``; never a framework.
+
+NOTE: [What survives a kill -9] SQLite in WAL mode: every write is a transaction, and a
+transaction that committed survives the process being killed at any moment (``synchronous =
+NORMAL``: a power cut may lose the last commits, never consistency). The loop writes
+  1. a proposal together with the strategy state after the ``ask`` that made it;
+  2. an evaluation's result when it arrives (in any order);
+  3. each ``tell`` (in proposal order) together with the strategy state after it;
+so a resumed search restores the last state, re-runs only the evaluations that never
+finished, tells the finished ones it had not told, and goes on as if nothing happened.
+
+Tables: ``meta`` (kind, format, the search's configuration), ``trials`` (one row a proposal:
+choices, text, hash, status, cost, metrics, reward, error, timings, worker) and ``states``
+(the strategy's ``state_dict`` at each step, zlib-compressed JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nasgen.errors import NasgenError
+from nasgen.search.base import Evaluation, Proposal
+
+__all__ = ["FORMAT", "JOURNAL_NAME", "Journal", "TrialRow"]
+
+JOURNAL_NAME = "journal.sqlite"
+FORMAT = 1
+_KIND = "nasgen-search"
+STATUSES = ("running", "rejected", "duplicate", "done", "failed")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (
+    trial INTEGER PRIMARY KEY,
+    choices TEXT NOT NULL,
+    text TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    same_as INTEGER,
+    params INTEGER,
+    macs INTEGER,
+    reward REAL,
+    metrics TEXT,
+    cost REAL,
+    error TEXT,
+    seconds REAL,
+    worker TEXT,
+    proposed_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX trials_hash ON trials (hash);
+CREATE TABLE states (
+    step INTEGER PRIMARY KEY,
+    asked INTEGER NOT NULL,
+    told INTEGER NOT NULL,
+    state BLOB NOT NULL
+);
+"""
+
+TIMING_COLUMNS = ("seconds", "worker", "proposed_at", "finished_at")
+"""Columns that say when and where, not what: they differ between two runs of one search."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrialRow:
+    """One row of ``trials``."""
+
+    trial: int
+    choices: tuple[int, ...]
+    text: str
+    arch_hash: str
+    status: str
+    same_as: int | None
+    params: int | None
+    macs: int | None
+    reward: float | None
+    metrics: dict[str, float]
+    cost: float | None
+    error: str | None
+    seconds: float | None
+    worker: str | None
+
+    @property
+    def finished(self) -> bool:
+        """Whether nothing more will happen to this trial."""
+        return self.status != "running"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Journal:
+    """Reads and writes one search's journal; the loop is its only writer."""
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection) -> None:
+        """Wrap an open connection (use ``create`` or ``open``)."""
+        self.directory = directory
+        self.path = directory / JOURNAL_NAME
+        self._conn = conn
+        self.config: dict[str, Any] = json.loads(self._meta("config"))
+
+    @classmethod
+    def create(cls, directory: Path, config: Mapping[str, Any]) -> Journal:
+        """A new journal in ``directory``, which must be new or empty."""
+        path = directory / JOURNAL_NAME
+        if path.exists():
+            raise NasgenError(
+                "E840",
+                f"{directory} already holds a search",
+                hint=f"continue it with `nasgen search --resume {directory}`, or choose another -o",
+            )
+        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+            raise NasgenError(
+                "E840",
+                f"{directory} is not an empty folder; a search writes only into a new one",
+                hint="choose another -o (nothing of yours is overwritten)",
+            )
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = directory / f".{JOURNAL_NAME}.new"
+            tmp.unlink(missing_ok=True)
+            conn = _connect(tmp)
+            conn.executescript(_SCHEMA)
+            rows = [("kind", _KIND), ("format", str(FORMAT)), ("config", json.dumps(config))]
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+            conn.close()  # the last connection: the WAL is checkpointed into the file
+            tmp.rename(path)  # a journal exists whole (with its configuration) or not at all
+        except (OSError, sqlite3.Error) as err:
+            raise NasgenError("E841", f"cannot create a journal in {directory}: {err}") from None
+        return cls.open(directory)
+
+    @classmethod
+    def open(cls, directory: Path) -> Journal:
+        """The journal of an existing search; a clear error for anything else."""
+        path = directory / JOURNAL_NAME
+        if not path.is_file():
+            raise NasgenError(
+                "E842",
+                f"{directory}: no search journal ({JOURNAL_NAME}) here",
+                hint="start a search with `nasgen search SPACE ... -o DIR`",
+            )
+        try:
+            conn = _connect(path)
+            kind = conn.execute("SELECT value FROM meta WHERE key = 'kind'").fetchone()
+            fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        except sqlite3.Error as err:
+            raise NasgenError("E842", f"{path}: not a nasgen search journal ({err})") from None
+        if kind is None or kind[0] != _KIND:
+            raise NasgenError("E842", f"{path}: an SQLite file, but not a nasgen search journal")
+        if fmt is None or fmt[0] != str(FORMAT):
+            raise NasgenError(
+                "E842",
+                f"{path}: journal format {fmt[0] if fmt else '?'}; this nasgen reads {FORMAT}",
+            )
+        return cls(directory, conn)
+
+    def _meta(self, key: str) -> str:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise NasgenError("E842", f"{self.path}: the journal has no {key}")
+        return str(row[0])
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def add(
+        self,
+        proposal: Proposal,
+        status: str,
+        state: Mapping[str, Any],
+        told: int,
+        *,
+        params: int | None = None,
+        macs: int | None = None,
+        same_as: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record a proposal and the strategy state after the ask that made it, atomically."""
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute(
+                "INSERT INTO trials (trial, choices, text, hash, status, same_as, params, macs, "
+                "error, proposed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    proposal.trial,
+                    json.dumps(list(proposal.choices)),
+                    proposal.text,
+                    proposal.arch_hash,
+                    status,
+                    same_as,
+                    params,
+                    macs,
+                    error,
+                    time.time(),
+                ),
+            )
+            self._save_state(proposal.trial + 1, told, state)
+
+    def finish(
+        self, trial: int, evaluation: Evaluation, reward: float | None, seconds: float, worker: str
+    ) -> None:
+        """Record an evaluation's outcome."""
+        status = "failed" if evaluation.error is not None else "done"
+        with self._conn:
+            self._conn.execute(
+                "UPDATE trials SET status = ?, reward = ?, metrics = ?, cost = ?, error = ?, "
+                "seconds = ?, worker = ?, finished_at = ? WHERE trial = ? AND status = 'running'",
+                (
+                    status,
+                    reward,
+                    json.dumps(dict(evaluation.metrics), sort_keys=True),
+                    evaluation.cost,
+                    evaluation.error,
+                    seconds,
+                    worker,
+                    time.time(),
+                    trial,
+                ),
+            )
+
+    def told(self, asked: int, told: int, state: Mapping[str, Any]) -> None:
+        """Record a tell: the new told count and the strategy state after it."""
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._save_state(asked, told, state)
+
+    def _save_state(self, asked: int, told: int, state: Mapping[str, Any]) -> None:
+        blob = zlib.compress(json.dumps(state, sort_keys=True).encode("utf-8"))
+        self._conn.execute(
+            "INSERT INTO states (asked, told, state) VALUES (?, ?, ?)", (asked, told, blob)
+        )
+
+    def last_state(self) -> tuple[int, int, dict[str, Any]] | None:
+        """(asked, told, state) of the last step, or None before the first."""
+        row = self._conn.execute(
+            "SELECT asked, told, state FROM states ORDER BY step DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return int(row[0]), int(row[1]), json.loads(zlib.decompress(row[2]))
+
+    def trials(self) -> Iterator[TrialRow]:
+        """Every trial, in proposal order."""
+        for r in self._conn.execute(
+            "SELECT trial, choices, text, hash, status, same_as, params, macs, reward, metrics, "
+            "cost, error, seconds, worker FROM trials ORDER BY trial"
+        ):
+            yield TrialRow(
+                r[0], tuple(json.loads(r[1])), r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                json.loads(r[9]) if r[9] else {}, r[10], r[11], r[12], r[13],
+            )  # fmt: skip
+
+    def trial(self, number: int) -> TrialRow:
+        """One trial by number."""
+        for row in self.trials_from(number, number + 1):
+            return row
+        raise NasgenError("E843", f"{self.path}: no trial {number}")
+
+    def trials_from(self, start: int, stop: int) -> list[TrialRow]:
+        """Trials ``start <= trial < stop``."""
+        return [t for t in self.trials() if start <= t.trial < stop]
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every trial row as stored, for comparing two journals."""
+        return list(self._conn.execute("SELECT * FROM trials ORDER BY trial"))
+
+    def columns(self) -> list[str]:
+        """The names of the ``trials`` columns, in ``rows`` order."""
+        return [r[1] for r in self._conn.execute("PRAGMA table_info(trials)")]

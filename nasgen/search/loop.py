@@ -1,0 +1,214 @@
+"""The search loop: ask, check statically, evaluate, tell, journal; resumable after any crash.
+
+Pipeline stage: search. Imports ``nasgen.api``, ``nasgen.review``, ``nasgen.space`` and the
+rest of ``nasgen.search``; never a framework itself.
+
+NOTE: [Deterministic with any number of workers] Results are told to the strategy in proposal
+order, and trial ``t`` is asked only once trials ``0 .. t - workers`` have been told, so
+what a strategy sees, and therefore what it asks, depends on the seed alone, never on which
+worker finished first. A resumed search restores the strategy's last state from the journal
+(the ask or tell it was saved with) and re-runs only the evaluations that never finished,
+so it ends with the rows an uninterrupted run writes (timings and workers aside).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nasgen.api import CompileOptions, analyze
+from nasgen.dsl.printer import print_module
+from nasgen.errors import NasgenError
+from nasgen.review import architecture_hash
+from nasgen.search.base import Evaluation, Executor, Proposal, Strategy, Told
+from nasgen.search.config import SearchConfig
+from nasgen.search.journal import Journal, TrialRow
+from nasgen.space import SearchSpace
+
+__all__ = ["MAX_IDLE_PROPOSALS", "Progress", "Search"]
+
+MAX_IDLE_PROPOSALS = 10_000
+"""Consecutive proposals that are duplicates or rejected before the search gives up."""
+
+
+@dataclass(slots=True)
+class Progress:
+    """Where a search stands: counts, spent time, the best so far."""
+
+    evaluated: int = 0
+    started: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    spent: float = 0.0
+    best: float | None = None
+    best_trial: int | None = None
+    idle: int = 0
+    stopped: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class Search:
+    """One search: its journal, space, strategy and executor."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        config: SearchConfig,
+        space: SearchSpace,
+        strategy: Strategy,
+        executor: Executor,
+        has_cost: bool = False,
+    ) -> None:
+        """Bind the pieces; ``has_cost``: the evaluator charges simulated seconds."""
+        self.journal = journal
+        self.config = config
+        self.space = space
+        self.strategy = strategy
+        self.executor = executor
+        self.has_cost = has_cost
+        self.options = CompileOptions(variant=config.variant)
+        self.rows: list[TrialRow] = list(journal.trials())
+        self.seen: dict[str, int] = {}
+        for row in self.rows:
+            self.seen.setdefault(row.arch_hash, row.trial)
+        self.progress = Progress()
+        for row in self.rows:
+            self._count(row)
+            self.progress.started += row.status in ("done", "failed")
+        last = journal.last_state()
+        self.asked, self.told = (last[0], last[1]) if last else (0, 0)
+        if last is not None:
+            strategy.load_state_dict(last[2])
+        if self.asked != len(self.rows):
+            raise NasgenError(
+                "E844", f"{journal.path}: {len(self.rows)} trials but {self.asked} asked"
+            )
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _count(self, row: TrialRow) -> None:
+        p = self.progress
+        if row.status == "running":
+            p.started += 1
+        if row.status == "rejected":
+            p.rejected += 1
+        elif row.status == "duplicate":
+            p.duplicates += 1
+        elif row.status in ("done", "failed"):
+            p.evaluated += 1
+            p.spent += (row.cost or 0.0) if self.has_cost else (row.seconds or 0.0)
+            if row.status == "failed":
+                p.failed += 1
+                if row.error and len(p.errors) < 3:
+                    p.errors.append(f"trial {row.trial}: {row.error}")
+            elif row.reward is not None and (p.best is None or row.reward > p.best):
+                p.best, p.best_trial = row.reward, row.trial
+
+    def _reward(self, row: TrialRow) -> float | None:
+        if row.status == "done":
+            return row.reward
+        if row.status == "duplicate" and row.same_as is not None:
+            return self.rows[row.same_as].reward
+        return None
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _can_ask(self) -> bool:
+        cfg, p = self.config, self.progress
+        if p.stopped is not None or self.asked >= self.told + max(1, cfg.workers):
+            return False
+        if cfg.budget is not None and p.started >= cfg.budget:
+            return False
+        if cfg.time_budget is not None and p.spent >= cfg.time_budget:
+            return False
+        if p.idle >= MAX_IDLE_PROPOSALS:
+            p.stopped = (
+                f"{MAX_IDLE_PROPOSALS:,} proposals in a row were duplicates or rejected; the "
+                "strategy has nothing new to try within the constraints"
+            )
+            return False
+        return True
+
+    def _tell_ready(self) -> None:
+        while self.told < self.asked and self.rows[self.told].finished:
+            row = self.rows[self.told]
+            proposal = Proposal(row.trial, row.choices, row.text, row.arch_hash)
+            self.strategy.tell(Told(proposal, self._reward(row)))
+            self.told += 1
+            self.journal.told(self.asked, self.told, self.strategy.state_dict())
+
+    def run(self, on_progress: Callable[[Progress], None] | None = None) -> Progress:
+        """Run until the budget is spent; returns the final progress."""
+        for row in self.rows:
+            if row.status == "running":  # started before a crash, never finished: again
+                self.executor.submit(row.trial, row.text, self.config.eval_seed(row.trial))
+        try:
+            while True:
+                self._tell_ready()
+                while self._can_ask():
+                    self._propose()
+                    self._tell_ready()
+                if self.executor.pending() == 0 and self.told == self.asked:
+                    break
+                for trial, result, seconds, worker in self.executor.poll(timeout=0.5):
+                    self._record(trial, result, seconds, worker)
+                    if on_progress is not None:
+                        on_progress(self.progress)
+        finally:
+            self.executor.close()
+        return self.progress
+
+    def _propose(self) -> None:
+        trial = self.asked
+        choices = self.strategy.ask()
+        text = print_module(self.space.decode(choices))
+        params = macs = None
+        error = None
+        try:
+            result = analyze(text, self.options)
+            params, macs = result.cost.params, result.cost.macs
+            digest = architecture_hash(result.arch)
+            error = self.config.constraints.violation(params, macs)
+        except NasgenError as err:  # the space's skeleton cannot hold this sample
+            digest, error = f"invalid:{trial}", f"does not compile: {err}"
+        same_as = self.seen.get(digest)
+        status = "duplicate" if same_as is not None else ("rejected" if error else "running")
+        self.seen.setdefault(digest, trial)
+        proposal = Proposal(trial, choices, text, digest)
+        self.asked += 1
+        kept_error = error if status == "rejected" else None
+        self.journal.add(
+            proposal, status, self.strategy.state_dict(), self.told,
+            params=params, macs=macs, same_as=same_as, error=kept_error,
+        )  # fmt: skip
+        row = TrialRow(
+            trial, choices, text, digest, status, same_as, params, macs, None, {}, None,
+            kept_error, None, None,
+        )  # fmt: skip
+        self.rows.append(row)
+        self._count(row)
+        self.progress.idle = 0 if status == "running" else self.progress.idle + 1
+        if status == "running":
+            self.executor.submit(trial, text, self.config.eval_seed(trial))
+
+    def _record(self, trial: int, result: Evaluation, seconds: float, worker: str) -> None:
+        metric = self.config.metric
+        reward = None
+        if result.error is None:
+            if metric not in result.metrics:
+                shown = ", ".join(result.metrics) or "none"
+                result = Evaluation(
+                    result.metrics, result.cost, f"metric {metric!r} not reported (got {shown})"
+                )
+            else:
+                reward = float(result.metrics[metric])
+        self.journal.finish(trial, result, reward, seconds, worker)
+        old = self.rows[trial]
+        status = "failed" if result.error is not None else "done"
+        row = TrialRow(
+            old.trial, old.choices, old.text, old.arch_hash, status, old.same_as, old.params,
+            old.macs, reward, dict(result.metrics), result.cost, result.error, seconds, worker,
+        )  # fmt: skip
+        self.rows[trial] = row
+        self._count(row)
