@@ -123,6 +123,9 @@ class Journal:
                 f"{directory} already holds a search",
                 hint=f"continue it with `nasgen search --resume {directory}`, or choose another -o",
             )
+        leftovers = [directory / f".{JOURNAL_NAME}.new{end}" for end in ("", "-wal", "-shm")]
+        for leftover in leftovers:  # a creation killed before its rename: ours, incomplete
+            leftover.unlink(missing_ok=True)
         if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
             raise NasgenError(
                 "E840",
