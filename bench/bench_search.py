@@ -1,0 +1,172 @@
+"""Search benchmarks: proposals -> validated IR and cost per second, journal writes, resume, and
+random search on the NB-201 12-epoch table over many seeds.
+
+    python bench/bench_search.py                 # everything (a few minutes)
+    python bench/bench_search.py --quick         # smaller counts
+    python bench/bench_search.py --json out.json
+
+Rows:
+  - proposals/s per bundled space: sample -> decode -> print -> analyze (parse, resolve, lower,
+    validate, cost) -> hash, in this process, with torch never imported (checked);
+  - journal: trials written per second (proposal, result and tell: three transactions each);
+  - resume: seconds to reopen a journal of N trials and rebuild the loop's state;
+  - random search on table:nb201 (reward cifar10_valid, reported cifar10_test) over S seeds at a
+    budget of B evaluations: mean and standard deviation of the chosen cell's test accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nasgen.api import analyze
+from nasgen.dsl.printer import print_module
+from nasgen.review import architecture_hash
+from nasgen.search.base import Evaluation, Proposal
+from nasgen.search.config import SearchConfig
+from nasgen.search.evaluators.table import TableEvaluator
+from nasgen.search.executors import InlineExecutor
+from nasgen.search.journal import Journal
+from nasgen.search.loop import Search
+from nasgen.search.results import ranked
+from nasgen.search.strategies import make_strategy
+from nasgen.space import load_space, space_names
+
+
+def proposals_per_second(name: str, n: int) -> dict[str, float]:
+    space = load_space(name)
+    rng = random.Random(0)
+    vectors = [space.sample(rng) for _ in range(n)]
+    start = time.perf_counter()
+    for vector in vectors:
+        result = analyze(print_module(space.decode(vector)))
+        architecture_hash(result.arch)
+    seconds = time.perf_counter() - start
+    return {"space": name, "proposals": n, "per_second": n / seconds, "ms_each": 1000 * seconds / n}
+
+
+def _config(budget: int, seed: int) -> SearchConfig:
+    text = (Path(__file__).parents[1] / "genotypes" / "spaces" / "nb201.cell").read_text()
+    return SearchConfig(text, "nb201", "random", "table:nb201", "cifar10_valid", seed, budget)
+
+
+def journal_writes(n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal.create(Path(tmp) / "j", _config(n, 0).to_json())
+        start = time.perf_counter()
+        for t in range(n):
+            journal.add(Proposal(t, (0, 1, 2), "nasgen 1\n", f"h{t}"), "running", {"asked": t}, t)
+            journal.finish(t, Evaluation({"acc": 1.0}), 1.0, 0.0, "bench")
+            journal.told(t + 1, t + 1, {"asked": t + 1})
+        seconds = time.perf_counter() - start
+        journal.close()
+    return {
+        "trials": n,
+        "trials_per_second": n / seconds,
+        "transactions_per_second": 3 * n / seconds,
+    }
+
+
+def _search(directory: Path, config: SearchConfig, table: TableEvaluator) -> Search:
+    space = load_space("nb201")
+    journal = (
+        Journal.open(directory)
+        if directory.exists()
+        else Journal.create(directory, config.to_json())
+    )
+    strategy = make_strategy("random", [d.size for d in space.decisions()], config.seed, {})
+    return Search(journal, config, space, strategy, InlineExecutor(table), has_cost=False)
+
+
+def resume_time(n: int, table: TableEvaluator) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "run"
+        config = _config(n, 0)
+        start = time.perf_counter()
+        _search(directory, config, table).run()
+        run_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        search = _search(directory, config, table)
+        search.run()  # nothing left to do: loads, restores, finds the budget spent
+        resume_seconds = time.perf_counter() - start
+        trials = len(search.rows)
+    return {
+        "evaluations": n,
+        "trials": trials,
+        "run_seconds": run_seconds,
+        "resume_seconds": resume_seconds,
+    }
+
+
+def random_search_seeds(seeds: int, budget: int, table: TableEvaluator) -> dict[str, float]:
+    tests, valids = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(seeds):
+            search = _search(Path(tmp) / f"s{seed}", _config(budget, seed), table)
+            search.run()
+            best = ranked(search.rows, 1)[0]
+            tests.append(best.metrics["cifar10_test"])
+            valids.append(best.metrics["cifar10_valid"])
+            search.journal.close()
+    return {
+        "seeds": seeds,
+        "budget": budget,
+        "reward": "cifar10_valid",
+        "reported": "cifar10_test",
+        "test_mean": statistics.mean(tests),
+        "test_std": statistics.stdev(tests),
+        "valid_mean": statistics.mean(valids),
+        "table_best_test": max(r["cifar10_test"] for r in table._rows.values()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    n = 100 if args.quick else 500
+    out: dict[str, object] = {}
+    rows = [
+        proposals_per_second(name, n // (5 if name == "nasnet" else 1)) for name in space_names()
+    ]
+    out["proposals"] = rows
+    out["torch_imported"] = "torch" in sys.modules
+    print(
+        f"{'space':<12} {'proposals/s':>12} {'ms each':>9}   (torch imported: {out['torch_imported']})"
+    )
+    for r in rows:
+        print(f"{r['space']:<12} {r['per_second']:>12.0f} {r['ms_each']:>9.2f}")
+    writes = journal_writes(300 if args.quick else 2000)
+    out["journal"] = writes
+    print(
+        f"journal: {writes['trials_per_second']:.0f} trials/s ({writes['transactions_per_second']:.0f} transactions/s)"
+    )
+    table = TableEvaluator("nb201")
+    resume = resume_time(1000 if args.quick else 10_000, table)
+    out["resume"] = resume
+    print(
+        f"resume: a journal of {resume['trials']} trials ({resume['evaluations']} evaluations) "
+        f"reopened in {resume['resume_seconds']:.2f} s (the run took {resume['run_seconds']:.1f} s)"
+    )
+    seeds = random_search_seeds(20 if args.quick else 200, 100, table)
+    out["random_search"] = seeds
+    print(
+        f"random search, {seeds['seeds']} seeds x {seeds['budget']} evaluations, reward "
+        f"cifar10_valid: chosen cells' cifar10_test {seeds['test_mean']:.2f} +- {seeds['test_std']:.2f} "
+        f"(valid {seeds['valid_mean']:.2f}; best in the table {seeds['table_best_test']:.2f})"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
