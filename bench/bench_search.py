@@ -140,15 +140,15 @@ def main() -> None:
     ]
     out["proposals"] = rows
     out["torch_imported"] = "torch" in sys.modules
-    print(
-        f"{'space':<12} {'proposals/s':>12} {'ms each':>9}   (torch imported: {out['torch_imported']})"
-    )
+    print(f"{'space':<12} {'proposals/s':>12} {'ms each':>9}")
     for r in rows:
         print(f"{r['space']:<12} {r['per_second']:>12.0f} {r['ms_each']:>9.2f}")
     writes = journal_writes(300 if args.quick else 2000)
     out["journal"] = writes
+    print(f"torch imported: {out['torch_imported']}")
     print(
-        f"journal: {writes['trials_per_second']:.0f} trials/s ({writes['transactions_per_second']:.0f} transactions/s)"
+        f"journal: {writes['trials_per_second']:.0f} trials/s "
+        f"({writes['transactions_per_second']:.0f} transactions/s)"
     )
     table = TableEvaluator("nb201")
     resume = resume_time(1000 if args.quick else 10_000, table)
@@ -161,7 +161,8 @@ def main() -> None:
     out["random_search"] = seeds
     print(
         f"random search, {seeds['seeds']} seeds x {seeds['budget']} evaluations, reward "
-        f"cifar10_valid: chosen cells' cifar10_test {seeds['test_mean']:.2f} +- {seeds['test_std']:.2f} "
+        f"cifar10_valid: chosen cells' cifar10_test {seeds['test_mean']:.2f} "
+        f"+- {seeds['test_std']:.2f} "
         f"(valid {seeds['valid_mean']:.2f}; best in the table {seeds['table_best_test']:.2f})"
     )
     if args.json:
