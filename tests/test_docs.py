@@ -153,7 +153,8 @@ def test_shell_blocks_work_pasted_in_order_into_an_empty_folder(
             for arg in args[1:]:
                 if arg == out or arg.startswith("-") or not arg.lower().endswith(FILE_SUFFIXES):
                     continue
-                if arg not in bundled and arg not in written:
+                inside = any(arg.startswith(w.rstrip("/") + "/") for w in written)  # -o DIR
+                if arg not in bundled and arg not in written and not inside:
                     problems.append(f"{line}: reads {arg}, which no earlier line writes")
             if out is not None:
                 if out in written:
