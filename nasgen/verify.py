@@ -7,11 +7,11 @@ so nothing is allocated).
 The registry is data: ``genotypes/published.toml``, one ``[[figure]]`` per number printed in a
 paper or a released code base, with the skeleton it was reported for, what it counts and where
 it is printed. A figure is checked two ways:
-  1. ``exact``, when given, is the count the released code gives (REFERENCE.md section 7); the
+  1. ``exact``, when given, is the count the released code gives (docs/conventions.md); the
      compiled count must equal it to the parameter, whatever the status.
   2. A ``reproduced`` figure must round to the published number: within half a unit of its last
      printed digit, or ``tolerance_pct`` where the paper rounded differently (stated in a note).
-``not_reproducible`` (REFERENCE.md 8.11) and ``other_convention`` figures are shown with their
+``not_reproducible`` (docs/conventions.md) and ``other_convention`` figures are shown with their
 delta and never fail.
 """
 

@@ -1,10 +1,11 @@
 """Counts beyond the published-figure registry (``genotypes/published.toml``, tests/test_verify.py).
 
 The registry holds every printed figure; these are the code-derived counts it does not list
-(REFERENCE.md section 7): the 1000-class NASNet-A counts that Keras and the paper tables use
+(the released code's rules, docs/conventions.md):
+the 1000-class NASNet-A counts that Keras and the paper tables use
 (the TF-slim 1001-class counts less one FC column and bias), the auxiliary heads of DARTS_V2,
 DARTS_V1 at its ImageNet setting, and the DARTS transcription of NASNet-A at C = 36. The ENAS
-counts are the exception: REFERENCE.md rounds them (3.89M, +~0.5M aux), so nasgen's exact
+counts are the exception: they are only printed rounded (3.89M, +~0.5M aux), so nasgen's exact
 counts are pinned here.
 """
 
@@ -23,7 +24,7 @@ CASES = [
     ("darts_v2.cell", CompileOptions(variant="imagenet"), 4_718_752, 1_260_776),
     ("darts_v1.cell", CompileOptions(variant="imagenet"), 4_510_432, None),
     ("nasnet_a_darts.cell", CompileOptions(), 3_830_950, None),
-    # REFERENCE.md gives only 3.89M (+~0.5M aux); these are nasgen's counts, pinned.
+    # Only 3.89M (+~0.5M aux) is printed; these are nasgen's counts, pinned.
     ("enas_micro.cell", CompileOptions(), 3_894_372, 494_848),
 ]
 

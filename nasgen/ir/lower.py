@@ -3,7 +3,7 @@
 Pipeline stage: IR (AST + N, F -> **IR**). Imports ``nasgen.errors``, ``nasgen.ops``,
 ``nasgen.dsl`` and the other ``nasgen.ir`` modules.
 
-Stacking (REFERENCE.md sections 1.3 and 2): ``reductions + 1`` stages of N normal cells; at each
+Stacking (docs/conventions.md; TF-slim ``nasnet.py``, DARTS ``cnn/model.py``): ``reductions + 1`` stages of N normal cells; at each
 stage boundary either a reduction cell is inserted (TF-slim NASNet ``calc_reduction_layers``,
 DARTS ``layers // 3``: the same positions), the first normal cell runs at stride 2 (PNASNet),
 or an NB-201 residual block halves the map. Filters grow by ``filter_growth`` at each boundary.

@@ -3,7 +3,8 @@
 Pipeline stage: IR (AST + N, F -> IR). Imports ``nasgen.errors``, ``nasgen.ops``,
 ``nasgen.dsl`` and ``nasgen.ir.emit``/``graph``.
 
-Rules (REFERENCE.md section 2; the file's ``Convention`` picks between sources):
+Rules (TF-slim ``nasnet_utils.py``, DARTS ``cnn/model.py``, ENAS ``micro_child.py``; the file's
+``Convention`` picks between sources):
   1. h_i -> ReLU-1x1-BN to F (TF `_cell_base`, DARTS `preprocess1`), for two-input cells;
      with ``h_calibrate``, an h_i of another width gets a ReLU-1x1-BN to F first (ENAS).
   2. h_{i-1}: missing -> raw h_i (``first_prev = raw``) or h_i through rules 3-4

@@ -2,7 +2,7 @@
 
 Pipeline stage: op definitions. Imports ``nasgen.ops.registry`` and ``nasgen.ops.geometry``.
 
-Counting rules (REFERENCE.md section 2): convs have no bias, every BatchNorm has a trainable
+Counting rules (docs/conventions.md): convs have no bias, every BatchNorm has a trainable
 scale and shift (2 per channel), MACs count conv and linear multiply-accumulates only.
 """
 
@@ -220,7 +220,7 @@ def _fac_conv_expand(attrs: Attrs, ctx: ExpandContext) -> tuple[Step, ...]:
     step = Step("fac_conv", Attrs.of(k=k, stride=ctx.stride, c_out=ctx.c_out, mid_bn=False))
     if ctx.convention.bottleneck_convs:
         inner = Step("fac_conv", step.attrs.replace(mid_bn=True))
-        # TF-TPU: r = F/4 for 1x7_7x1, 3F/8 for 1x3_3x1 (REFERENCE.md 2.2).
+        # TF-TPU: r = F/4 for 1x7_7x1, 3F/8 for 1x3_3x1 (TF-TPU `network_utils.py`).
         width = ctx.c_out * 3 // 8 if k == 3 else ctx.c_out // 4
         return _bottleneck(ctx, inner, width)
     return (step,)

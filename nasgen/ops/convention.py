@@ -4,7 +4,7 @@ Pipeline stage: shared definitions. Imports nothing from nasgen.
 
 A .cell file names a preset (``convention tf_slim``) and may override single rules
 (``convention darts { none = identity }``). Every rule below changes either the parameter count
-or the graph of a compiled network; the sources are REFERENCE.md section 2 (TF-slim
+or the graph of a compiled network; the sources are the released code (TF-slim
 ``nasnet_utils.py``, TF-TPU ``amoeba_net``, quark0/darts ``model.py``/``operations.py``,
 AutoDL ``cell_operations.py``, ENAS ``micro_child.py``).
 """

@@ -2,8 +2,9 @@
 
 Pipeline stage: op definitions. Imports ``nasgen.ops.registry`` and ``nasgen.ops.geometry``.
 
-``none`` is the naming trap of REFERENCE.md section 1.2: identity in TF code, zero in DARTS and
-NAS-Bench-201. It exists only in the DSL and expands by the file's ``none`` rule.
+``none`` is a naming trap: identity in TF code (``nasnet_utils._apply_conv_operation``),
+zero in DARTS (``cnn/operations.py``) and NAS-Bench-201 (``cell_operations.py``). It exists
+only in the DSL and expands by the file's ``none`` rule.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ LINEAR = OPS.add(
 
 @dataclass(frozen=True, slots=True)
 class AuxStyle:
-    """One source's auxiliary classifier (REFERENCE.md 2.1, 2.3, 2.4 and 8.7).
+    """One source's auxiliary classifier (TF-slim nasnet.py, DARTS model.py, ENAS micro_child.py).
 
     ReLU - avgpool(5, ``pool_stride``, VALID) - 1x1 conv 128 - BN - ReLU - conv 768 (kernel
     ``conv_k``, or the whole remaining map when 0; SAME-padded and globally pooled when

@@ -1,4 +1,5 @@
-"""Targeted lowering rules (REFERENCE.md section 2) on small hand-written files."""
+"""Targeted lowering rules (TF-slim, DARTS and ENAS code; nasgen/ir/lower_cell.py) on small
+hand-written files."""
 
 from __future__ import annotations
 
