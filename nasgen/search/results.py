@@ -17,6 +17,7 @@ from nasgen.errors import NasgenError
 from nasgen.files import write_atomic
 from nasgen.search.config import SearchConfig
 from nasgen.search.journal import TrialRow
+from nasgen.space import load_space
 
 __all__ = [
     "anytime_curve",
@@ -74,7 +75,10 @@ def write_best(directory: Path, config: SearchConfig, rows: Sequence[TrialRow]) 
 
 
 def foreign_encodings(text: str) -> dict[str, str]:
-    """The architecture in the foreign formats that can hold it (NB-201 string, DARTS)."""
+    """The architecture in the foreign formats that can hold it.
+
+    The NB-201 arch string, the DARTS ``Genotype(...)``, ENAS's ``fixed_arc`` (micro space).
+    """
     module = parse_text(text)
     preset = module.convention.preset if module.convention else None
     out = {}
@@ -84,6 +88,10 @@ def foreign_encodings(text: str) -> dict[str, str]:
             continue
         with contextlib.suppress(NasgenError):
             out[name] = export(module)
+    if preset == "enas":
+        enas = load_space("enas_micro")
+        with contextlib.suppress(NasgenError):
+            out["enas_fixed_arc"] = enas.fixed_arc(enas.encode(module))
     return out
 
 

@@ -196,6 +196,18 @@ class SearchSpace:
                 calls.append(OpCall(_IDENTITY, StateRef(spec.block_name(m))))
         return Block(spec.block_name(j), combine, tuple(calls))
 
+    def fixed_arc(self, choices: Sequence[int]) -> str:
+        """ENAS's ``fixed_arc`` of a vector: per block input, op, input, op; cell after cell.
+
+        Only for spaces whose blocks choose 2 inputs and add (ENAS micro); the op numbers are
+        positions in the space's op list, which for ``enas_micro`` is ENAS's own order.
+        """
+        if any(s.input_mode != "choose" or s.k != 2 or s.combines != ("add",) for s in self.cells):
+            raise DslSemanticError("E804", "fixed_arc needs blocks of choose(2) inputs and add")
+        vector = self.check(choices)
+        out = [vector[i + j] for i in range(0, len(vector), 4) for j in (0, 2, 1, 3)]
+        return " ".join(map(str, out))
+
     def encode(self, module: Module) -> tuple[int, ...]:
         """The choice vector of an architecture of this space; a ``NasgenError`` if it is not."""
         out: list[int] = []
@@ -207,7 +219,7 @@ class SearchSpace:
                 raise _not_in(f"cell {spec.name} has {len(cell.blocks)} blocks, not {spec.blocks}")
             for j, block in enumerate(cell.blocks):
                 out += self._encode_block(spec, j, block)
-            if cell.output != _output(spec, list(cell.blocks)):
+            if not _same_output(spec, cell):
                 raise _not_in(f"cell {spec.name}'s output is not the space's {spec.output}")
         return self.check(out)
 
@@ -275,6 +287,20 @@ def _output(spec: CellSpec, blocks: Sequence[Block]) -> Output | None:
     read = {call.input.name for b in blocks for call in b.ops}
     unused = [n for n in (*spec.inputs, *names) if n not in read]
     return Output("concat", tuple(StateRef(n) for n in unused))
+
+
+def _same_output(spec: CellSpec, cell: CellDef) -> bool:
+    """Whether the cell's output is the space's (loose ends also when spelled out)."""
+    expected = _output(spec, list(cell.blocks))
+    if cell.output == expected:
+        return True
+    if spec.output != "loose_ends" or cell.output is None:
+        return False
+    read = {call.input.name for b in cell.blocks for call in b.ops}
+    loose = tuple(b.name for b in cell.blocks if b.name not in read)
+    return tuple(s.name for s in cell.output.states) == loose and (
+        cell.output.combine == "concat" or len(loose) == 1
+    )
 
 
 def _not_in(message: str) -> DslSemanticError:

@@ -206,3 +206,13 @@ def test_cli_space_info_of_a_bad_file_is_located(tmp_path: Path) -> None:
     )
     code, out = _run("space", "info", str(bad))
     assert code == 1 and f"{bad}:2:10: error[E203]" in out and "did you mean" in out
+
+
+def test_enas_fixed_arc_of_the_bundled_cell_is_the_released_scripts() -> None:
+    from nasgen.search.results import foreign_encodings
+
+    text = load_source("enas_micro").text
+    fixed_arc = (  # melodyguan/enas scripts/cifar10_micro_final.sh
+        "0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1"
+    )
+    assert foreign_encodings(text)["enas_fixed_arc"] == fixed_arc
