@@ -3,9 +3,10 @@
 Pipeline stage: IR (AST + N, F -> **IR**). Imports ``nasgen.errors``, ``nasgen.ops``,
 ``nasgen.dsl`` and the other ``nasgen.ir`` modules.
 
-Stacking (docs/conventions.md; TF-slim ``nasnet.py``, DARTS ``cnn/model.py``): ``reductions + 1`` stages of N normal cells; at each
-stage boundary either a reduction cell is inserted (TF-slim NASNet ``calc_reduction_layers``,
-DARTS ``layers // 3``: the same positions), the first normal cell runs at stride 2 (PNASNet),
+Stacking (docs/conventions.md; TF-slim ``nasnet.py``, DARTS ``cnn/model.py``):
+``reductions + 1`` stages of N normal cells; at each stage boundary either a reduction cell is
+inserted (TF-slim NASNet ``calc_reduction_layers``, DARTS ``layers // 3``: the same positions),
+the first normal cell runs at stride 2 (PNASNet),
 or an NB-201 residual block halves the map. Filters grow by ``filter_growth`` at each boundary.
 Each cell reads the outputs of the two cells before it (``cell_outputs[-2]``, ``[-1]``),
 with TF's ``skip_reduction_layer_input`` quirk reproduced exactly.

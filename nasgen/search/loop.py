@@ -13,6 +13,7 @@ so it ends with the rows an uninterrupted run writes (timings and workers aside)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -195,14 +196,19 @@ class Search:
     def _record(self, trial: int, result: Evaluation, seconds: float, worker: str) -> None:
         metric = self.config.metric
         reward = None
+        finite = {k: float(v) for k, v in result.metrics.items() if math.isfinite(v)}
+        undefined = sorted(set(result.metrics) - set(finite))
         if result.error is None:
-            if metric not in result.metrics:
+            if metric in undefined:
+                error = f"{metric} is {result.metrics[metric]} for this network (undefined)"
+                result = Evaluation(finite, result.cost, error)
+            elif metric not in result.metrics:
                 shown = ", ".join(result.metrics) or "none"
-                result = Evaluation(
-                    result.metrics, result.cost, f"metric {metric!r} not reported (got {shown})"
-                )
+                error = f"metric {metric!r} not reported (got {shown})"
+                result = Evaluation(finite, result.cost, error)
             else:
-                reward = float(result.metrics[metric])
+                result = Evaluation(finite, result.cost)
+                reward = finite[metric]
         self.journal.finish(trial, result, reward, seconds, worker)
         old = self.rows[trial]
         status = "failed" if result.error is not None else "done"

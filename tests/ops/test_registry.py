@@ -84,7 +84,8 @@ def test_strided_identity_differs_between_tf_and_darts_but_costs_the_same() -> N
     for (step,) in (tf, darts):
         out = OPS[step.op].shape(step.attrs, (shape,))
         costs.append(OPS[step.op].cost(step.attrs, (shape,), out).params)
-    assert costs[0] == costs[1] == 32 * 32 + 2 * 32  # stride-2 identity: TF ReLU-1x1-BN vs DARTS FactorizedReduce
+    # stride-2 identity: TF ReLU-1x1-BN vs DARTS FactorizedReduce, the same count
+    assert costs[0] == costs[1] == 32 * 32 + 2 * 32
 
 
 def test_sep_conv_count_matches_the_hand_count() -> None:
