@@ -190,3 +190,16 @@ def test_two_workers_write_the_same_journal_as_one(tmp_path: Path) -> None:
         )  # fmt: skip
         assert code == 0, out
     assert content_rows(tmp_path / "one") == content_rows(tmp_path / "two")
+
+
+def test_a_proxy_search_says_which_proxy_guided_it(tmp_path: Path) -> None:
+    code, out = run_cli(
+        "search", "nb201", "--evaluator", "proxy:params,macs", "--metric", "params",
+        "--budget", "6", "--seed", "2", "-o", str(tmp_path / "p"), "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    summary = json.loads(out[out.index("{") :])
+    assert summary["evaluator"] == "proxy:params,macs" and summary["reward_metric"] == "params"
+    rows = list(Journal.open(tmp_path / "p").trials())
+    assert all(r.reward == r.params and r.metrics["macs"] == r.macs for r in rows)
+    assert summary["best"]["reward"] == max(r.params or 0 for r in rows)
