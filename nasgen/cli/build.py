@@ -34,7 +34,7 @@ from nasgen.cli.app import (
     user_errors,
     writing,
 )
-from nasgen.dsl import parse
+from nasgen.dsl import Module, parse
 from nasgen.dsl.source import MAX_SOURCE_BYTES, decode_source
 from nasgen.errors import NasgenError, SourceText
 
@@ -112,7 +112,8 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
 
     Each file is parsed, resolved, lowered to the IR with its own network settings and every
     `variant`, and validated (shapes, dangling states, sizes). Diagnostics point at
-    file:line:col. A FILE of `-` is read from standard input (shown as <stdin>).
+    file:line:col. A FILE of `-` is read from standard input (shown as <stdin>). A search space
+    (a `space cell` file) is checked by its rules and by compiling a seeded sample.
 
     \b
     Examples:
@@ -124,11 +125,18 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
         try:
             text = _read_stdin() if file == "-" else load_source(file)
             module = parse(text)
+            if module.is_space:
+                message = _check_space(module)
             variants = [None, *(v.name for v in module.variants)]
-            counts = [analyze(text, CompileOptions(variant=v)).cost.params for v in variants]
+            if not module.is_space:
+                counts = [analyze(text, CompileOptions(variant=v)).cost.params for v in variants]
         except NasgenError as err:
             failed += 1
             click.echo(str(err), err=True)
+            continue
+        if module.is_space:
+            if not quiet:
+                click.echo(f"{text.path}: ok ({message})")
             continue
         if not quiet:
             shown = ", ".join(
@@ -138,6 +146,20 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
     if failed:
         click.echo(f"{failed} of {len(files)} file(s) failed", err=True)
         sys.exit(1)
+
+
+def _check_space(module: Module) -> str:
+    """Check a search space: its rules, and that a seeded sample compiles on each skeleton."""
+    import random
+
+    from nasgen.dsl.printer import print_module
+    from nasgen.space import read_space
+
+    space = read_space(module)
+    sample = print_module(space.decode(space.sample(random.Random(0))))
+    for variant in [None, *(v.name for v in module.variants)]:
+        analyze(sample, CompileOptions(variant=variant))
+    return f"search space of {space.size():,} architectures; a sample compiles"
 
 
 def _read_stdin() -> SourceText:

@@ -216,3 +216,11 @@ def test_enas_fixed_arc_of_the_bundled_cell_is_the_released_scripts() -> None:
         "0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1"
     )
     assert foreign_encodings(text)["enas_fixed_arc"] == fixed_arc
+
+
+def test_cli_check_accepts_every_bundled_space() -> None:
+    root = Path(__file__).parents[2] / "genotypes" / "spaces"
+    code, out = _run("check", *sorted(str(p) for p in root.glob("*.cell")))
+    assert code == 0, out
+    assert out.count("ok (search space of") == len(BUNDLED)
+    assert "15,625 architectures" in out
