@@ -72,6 +72,7 @@ class IRGraph:
         self.aux_output: str | None = None
         self._order = 0
         self._topo: list[str] | None = None  # cached order; any structural change drops it
+        self._nodes: dict[str, IRNode] = {}  # the same nodes as ``g``, for fast lookup
 
     def add(self, node: IRNode, after: str | None = None) -> IRNode:
         """Add a node whose inputs are already in the graph.
@@ -84,6 +85,7 @@ class IRGraph:
         if after is not None:
             order = self.g.nodes[after]["order"] + 0.5
         self.g.add_node(node.id, node=node, order=order)
+        self._nodes[node.id] = node
         self._order += 1
         self._topo = None
         for src in node.inputs:
@@ -93,8 +95,7 @@ class IRGraph:
 
     def node(self, node_id: str) -> IRNode:
         """The node with this id."""
-        node: IRNode = self.g.nodes[node_id]["node"]
-        return node
+        return self._nodes[node_id]
 
     def __contains__(self, node_id: object) -> bool:
         """True when a node with this id exists."""
@@ -107,10 +108,33 @@ class IRGraph:
     def nodes(self) -> Iterator[IRNode]:
         """Nodes in deterministic topological order (ties broken by order of creation)."""
         if self._topo is None:
-            order = self.g.nodes(data="order")
-            self._topo = list(nx.lexicographical_topological_sort(self.g, key=lambda n: order[n]))
+            self._topo = self._sorted()
+        nodes = self._nodes
         for node_id in self._topo:
-            yield self.node(node_id)
+            yield nodes[node_id]
+
+    def _sorted(self) -> list[str]:
+        # NOTE: [Creation order is usually the order] Lowering adds a node after its inputs, so
+        # sorting by creation order is a topological order; when it is one, it is exactly the
+        # lexicographical topological sort (at each step the earliest remaining node has all
+        # its inputs placed). Passes that insert nodes can break that; then networkx sorts.
+        order = self.g.nodes(data="order")
+        by_order = sorted(self._nodes, key=lambda n: order[n])
+        placed: set[str] = set()
+        for node_id in by_order:
+            if not all(src in placed for src in self.g.predecessors(node_id)):
+                return list(nx.lexicographical_topological_sort(self.g, key=lambda n: order[n]))
+            placed.add(node_id)
+        return by_order
+
+    def is_acyclic(self) -> bool:
+        """Whether the graph has no cycle (cheap when creation order is topological)."""
+        if self._topo is None:
+            try:
+                self._topo = self._sorted()
+            except nx.NetworkXUnfeasible:
+                return False
+        return True
 
     def consumers(self, node_id: str) -> list[str]:
         """Ids of the nodes reading ``node_id``, sorted."""
@@ -128,6 +152,7 @@ class IRGraph:
         """An independent copy (nodes are immutable and shared)."""
         other = IRGraph(self.arch)
         other.g = self.g.copy()
+        other._nodes = dict(self._nodes)
         other.output, other.aux_output = self.output, self.aux_output
         other._order = self._order
         return other
@@ -137,6 +162,7 @@ class IRGraph:
         assert not list(self.g.successors(node_id)), f"{node_id} is still read"
         assert node_id not in self.outputs(), f"{node_id} is a network output"
         self.g.remove_node(node_id)
+        del self._nodes[node_id]
         self._topo = None
 
     def set_inputs(self, node_id: str, inputs: tuple[str, ...]) -> IRNode:
@@ -148,6 +174,7 @@ class IRGraph:
         for src in inputs:
             self.g.add_edge(src, node_id)
         self.g.nodes[node_id]["node"] = new
+        self._nodes[node_id] = new
         self._topo = None
         return new
 
@@ -156,6 +183,7 @@ class IRGraph:
         old = self.node(node.id)
         assert (old.inputs, old.shape) == (node.inputs, node.shape), node.id
         self.g.nodes[node.id]["node"] = node
+        self._nodes[node.id] = node
 
     def redirect(self, old: str, new: str) -> None:
         """Make every reader of ``old`` (and the network outputs) read ``new`` instead."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from nasgen.ops.convention import Convention
 
@@ -81,6 +82,13 @@ class Attrs(Mapping[str, ParamValue]):
     def __len__(self) -> int:
         """Number of attributes."""
         return len(self.items_)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Value of ``key``, or ``default`` (a linear scan: attrs hold a handful of items)."""
+        for name, value in self.items_:
+            if name == key:
+                return value
+        return default
 
     def get_int(self, key: str, default: int | None = None) -> int:
         """Integer attribute (``bool`` excluded)."""
