@@ -135,3 +135,24 @@ def test_source_arguments_complete_bundled_names_and_files() -> None:
     assert ("darts_v2", "plain") in values and ("darts_v1", "plain") in values
     assert ("dar", "file") in values  # the shell completes file names too
     assert all(isinstance(i, CompletionItem) for i in items)
+
+
+def _commands(group, prefix=()):  # type: ignore[no-untyped-def]
+    import click
+
+    for name, command in sorted(group.commands.items()):
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+def test_help_examples_hold_no_placeholders() -> None:
+    seen = 0
+    for path, _ in _commands(main):
+        code, text = _run(*path, "--help")
+        assert code == 0, path
+        for line in text.splitlines():
+            if line.strip().startswith("nasgen "):
+                seen += 1
+                assert "..." not in line and "|...|" not in line, (path, line)
+    assert seen > 30
