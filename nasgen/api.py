@@ -7,9 +7,10 @@ this module imports no framework.
 
 from __future__ import annotations
 
+import json
 import operator
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from nasgen.dsl import (
     resolve,
 )
 from nasgen.dsl.ast import Ident, Value
-from nasgen.dsl.network import KEYS
+from nasgen.dsl.network import KEYS, coerce
 from nasgen.dsl.options import ARGUMENT
 from nasgen.dsl.printer import print_module
 from nasgen.dsl.source import decode_source
@@ -33,6 +34,8 @@ from nasgen.ir import CostReport, IRGraph, lower, validate
 from nasgen.ir.memory import (
     BUILD_PEAK_FACTOR,
     COPY_PEAK_FACTOR,
+    MaxMemory,
+    MemoryLimit,
     check_memory,
     format_bytes,
     memory_estimate,
@@ -47,6 +50,7 @@ __all__ = [
     "MIN_SEED",
     "Analysis",
     "CompileOptions",
+    "MemoryLimit",
     "analyze",
     "build",
     "check_build_memory",
@@ -101,9 +105,7 @@ def load_source(source: str | Path) -> SourceText:
             hint="e.g. nasnet_a, darts_v2.cell or genotypes/my_cell.cell",
         )
     if not isinstance(source, str | Path):
-        raise DslSyntaxError(
-            "E108", f"source must be a path or a string, not {type(source).__name__}"
-        )
+        raise DslSyntaxError("E108", f"source must be a path or a string, not {type(source)}")
     if isinstance(source, str) and _looks_like_text(source):
         return decode_source(source.encode("utf-8"), "<string>")
     path = Path(source)
@@ -156,9 +158,16 @@ def _as_value(value: object) -> Value | None:
     return None
 
 
+def _unknown_key(key: str, where: str) -> None:
+    """E208 (with "did you mean") for a key that is no network key."""
+    if key not in KEYS:
+        coerce(key, Ident(""), None, where)
+
+
 def _argument(key: str, value: object) -> Value:
     typed = _as_value(value)
     if typed is None:
+        _unknown_key(key, f" (argument {key})")
         spec = KEYS.get(key)
         raise DslSemanticError(
             "E209",
@@ -190,13 +199,17 @@ def options_for(
     return CompileOptions(variant=variant, settings=tuple(pairs), origin=ARGUMENT)
 
 
-def _stored_options(values: Mapping[str, object], origin: str) -> CompileOptions:
-    """The ``CompileOptions`` of a module's or a checkpoint's stored settings (E503)."""
+def _stored_options(
+    values: Mapping[str, object], origin: str, show: Callable[[object], str] = repr
+) -> CompileOptions:
+    """``CompileOptions`` of stored settings (E503); ``show`` spells a value in the error."""
     pairs = []
     for key, value in values.items():
         typed = _as_value(value)
         if typed is None:
-            raise BackendError("E503", f"`{key}` cannot be {value!r} ({origin} {key})")
+            where = CompileOptions(origin=origin).where(key)
+            _unknown_key(key, where)
+            raise BackendError("E503", f"`{key}` cannot be {show(value)}{where}")
         pairs.append((key, typed))
     return CompileOptions(settings=tuple(pairs), origin=origin)
 
@@ -215,7 +228,7 @@ def compile(
     F: int | None = None,
     seed: int | None = None,
     variant: str | None = None,
-    max_memory: int | str | None = None,
+    max_memory: MaxMemory = None,
     **settings: object,
 ) -> Any:
     """Compile a .cell source (path, bundled name or DSL text) to a trainable ``nn.Module``.
@@ -265,7 +278,7 @@ def _allocates() -> bool:
 
 def check_build_memory(
     result: Analysis,
-    max_memory: int | str | None = None,
+    max_memory: MaxMemory = None,
     factor: float = BUILD_PEAK_FACTOR,
 ) -> None:
     """Refuse (E540) to build ``result`` when its estimated peak exceeds the memory limit.
@@ -285,7 +298,7 @@ def check_build_memory(
     check_memory(memory_estimate(report, factor), max_memory, what=what)
 
 
-def build(result: Analysis, seed: int | None = None, *, max_memory: int | str | None = None) -> Any:
+def build(result: Analysis, seed: int | None = None, *, max_memory: MaxMemory = None) -> Any:
     """The PyTorch module of an analysed architecture (see ``compile``, ``check_build_memory``)."""
     seed = check_seed(seed)
     check_build_memory(result, max_memory)
@@ -331,7 +344,7 @@ def to_onnx(
     return proto, opt
 
 
-def inference_module(module: Any, level: int = 1, *, max_memory: int | str | None = None) -> Any:
+def inference_module(module: Any, level: int = 1, *, max_memory: MaxMemory = None) -> Any:
     """An eval-mode copy of a compiled module, optimised for inference with the same outputs.
 
     The module's own genotype is recompiled, optimised in the inference form (dead states and
@@ -363,7 +376,7 @@ def save(module: Any, path: str | Path) -> Path:
     return write_checkpoint(module, module.nasgen_source, module.nasgen_options, __version__, path)
 
 
-def load(path: str | Path, *, max_memory: int | str | None = None) -> Any:
+def load(path: str | Path, *, max_memory: MaxMemory = None) -> Any:
     """Rebuild a module from a checkpoint written by ``save`` and load its weights.
 
     The checkpoint is safetensors: tensors and text metadata, never unpickled. Nothing in it is
@@ -375,7 +388,7 @@ def load(path: str | Path, *, max_memory: int | str | None = None) -> Any:
 
     header = read_header(path)
     text = header.source.encode("utf-8", "surrogatepass")
-    options = _stored_options(header.options, header.options_origin)
+    options = _stored_options(header.options, header.options_origin, json.dumps)
     result = analyze(decode_source(text, header.source_name), options)
     check_parameter_count(header, result.cost)
     check_build_memory(result, max_memory)

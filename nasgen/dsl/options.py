@@ -40,8 +40,11 @@ class CompileOptions:
     origin: str = field(default=COMMAND_LINE, compare=False)
 
     def where(self, key: str) -> str:
-        """The origin of the value of ``key``, as a diagnostic's suffix: `` (argument F)``."""
-        return f" ({self.origin} {key})"
+        """The origin of the value of ``key``, as a diagnostic's suffix: `` (argument F)``.
+
+        A key that is not a plain name (from a file: a newline, an escape code) is quoted.
+        """
+        return f" ({self.origin} {key if key.isidentifier() else repr(key)})"
 
     def network_overrides(self) -> list[tuple[str, Value]]:
         """All overrides as network ``(key, value)`` pairs, N and F first."""

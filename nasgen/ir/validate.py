@@ -8,6 +8,9 @@ Checks, each with its code:
   E305 a node computes a value nothing reads (a block its cell neither reads nor outputs).
   E302 a shape has a dimension below 1; E309 a node's stored shapes disagree with its op.
   E303 the network is absurdly large (refused before any backend allocates it).
+
+E303 is a sanity bound, the same on every machine: a network under it may still not fit in this
+one's memory, which the memory guard (``nasgen.ir.memory``, E540) checks before every build.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from nasgen.backends.torch.lowerings import TORCH_LOWERINGS, lower_node, torch_lowering
     from nasgen.backends.torch.module import (
         NasgenNet,
+        assign_weights,
         build_module,
         build_with_weights,
         drop_path,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TORCH_LOWERINGS",
     "NasgenNet",
+    "assign_weights",
     "build_module",
     "build_with_weights",
     "check_tensors",
@@ -55,6 +57,7 @@ _HOME = {
     "lower_node": "lowerings",
     "torch_lowering": "lowerings",
     "NasgenNet": "module",
+    "assign_weights": "module",
     "build_module": "module",
     "build_with_weights": "module",
     "meta_module": "module",

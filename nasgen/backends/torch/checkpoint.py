@@ -1,6 +1,6 @@
 """Checkpoints: weights plus the canonical genotype text and options, in one safetensors file.
 
-Pipeline stage: backend. Imports torch, safetensors, ``nasgen.errors``, ``nasgen.files``,
+Pipeline stage: backend. Imports torch, ``nasgen.errors``, ``nasgen.files``,
 ``nasgen.ir`` and ``nasgen.backends.torch.{header,module}``.
 
 The file is plain tensors and a string-to-string metadata table (``nasgen.source``,
@@ -13,22 +13,26 @@ NOTE: [Check, then allocate] Loading trusts nothing in the file. ``read_header``
 checks the container and the parameter count against the cost model; ``load_module`` builds
 the module on the ``meta`` device (no memory), compares every stored name, shape and dtype
 with it, and only then reads the tensors, once, straight into the module
-(``load_state_dict(assign=True)``): no random initialisation, no second copy.
+(``load_state_dict(assign=True)``): no random initialisation, no second copy. The tensors are
+read with plain reads into memory of their own, not mapped: a file rewritten in place later
+cannot change (or, truncated, crash) a loaded model, and the bytes read are the bytes checked
+(the header is read again and compared first). The format is little-endian, as every platform
+torch ships for.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
 from torch import Tensor, nn
 
 from nasgen.backends.torch.header import CheckpointHeader, TensorSpec, encode_header, read_header
-from nasgen.backends.torch.module import NasgenNet, build_with_weights, meta_module
+from nasgen.backends.torch.module import NasgenNet, assign_weights, meta_module
 from nasgen.errors import BackendError
 from nasgen.files import atomic_path
 from nasgen.ir import IRGraph
@@ -48,6 +52,7 @@ _DTYPES: Mapping[torch.dtype, str] = {
     torch.uint8: "U8",
     torch.bool: "BOOL",
 }
+_TORCH_DTYPES = {name: dtype for dtype, name in _DTYPES.items()}
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -105,9 +110,9 @@ def check_tensors(
         return
     if differ:
         k = differ[0]
-        example = f"{k} is {_describe(stored[k])}, the genotype needs {_describe(expected[k])}"
+        example = f"{k!r} is {_describe(stored[k])}, the genotype needs {_describe(expected[k])}"
     else:
-        example = f"{(missing or unexpected)[0]} is {'missing' if missing else 'unexpected'}"
+        example = f"{(missing or unexpected)[0]!r} is {'missing' if missing else 'unexpected'}"
     raise BackendError(
         "E504",
         f"{path}: weights do not match the genotype ({len(missing)} missing, "
@@ -116,14 +121,28 @@ def check_tensors(
     )
 
 
-def _read_tensors(path: Path, names: list[str]) -> dict[str, Tensor]:
+def _read_one(fh: io.BufferedReader, path: Path, start: int, spec: TensorSpec) -> Tensor:
+    dtype = _TORCH_DTYPES.get(spec.dtype)
+    if dtype is None:
+        raise BackendError("E503", f"{path}: tensors of dtype {spec.dtype} are not supported")
+    tensor = torch.empty(spec.shape, dtype=dtype)
+    buffer = tensor.reshape(-1).view(torch.uint8).numpy().data
+    fh.seek(start + spec.begin)
+    if fh.readinto(buffer) != len(buffer):
+        raise BackendError("E503", f"{path}: truncated while it was being read")
+    return tensor
+
+
+def _read_tensors(header: CheckpointHeader, names: list[str]) -> dict[str, Tensor]:
+    """The tensors ``names`` of a checked header, each read once into memory of its own."""
+    path = header.path
     try:
-        with safe_open(str(path), framework="pt") as fh:
-            if sorted(fh.keys()) != sorted(names):
-                raise BackendError("E504", f"{path}: the file changed while it was being loaded")
-            return {k: fh.get_tensor(k) for k in names}
-    except (SafetensorError, OSError, ValueError) as err:
-        raise BackendError("E503", f"{path}: not a nasgen checkpoint ({err})") from None
+        with path.open("rb") as fh:
+            if fh.read(len(header.raw)) != header.raw:
+                raise BackendError("E503", f"{path}: the file changed while it was being loaded")
+            return {k: _read_one(fh, path, len(header.raw), header.tensors[k]) for k in names}
+    except OSError as err:
+        raise BackendError("E503", f"{path}: cannot read: {err.strerror or err}") from None
 
 
 def load_module(
@@ -133,11 +152,10 @@ def load_module(
 
     See NOTE [Check, then allocate]: E504 before any tensor is read when they do not match.
     """
-    expected = {k: _spec(v) for k, v in meta_module(graph, source, options).state_dict().items()}
+    module = meta_module(graph, source, options)
+    expected = {k: _spec(v) for k, v in module.state_dict().items()}
     check_tensors(header.path, expected, header.tensors)
-    tensors = _read_tensors(header.path, list(expected))
-    check_tensors(header.path, expected, {k: _spec(v) for k, v in tensors.items()})
-    return build_with_weights(graph, source, options, tensors)
+    return assign_weights(module, _read_tensors(header, list(expected)))
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], str, dict[str, Any]]:
@@ -146,4 +164,4 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], str, dict[str,
     Unchecked against the genotype; ``nasgen.load`` is the checked way to load a model.
     """
     header = read_header(path)
-    return _read_tensors(header.path, list(header.tensors)), header.source, header.options
+    return _read_tensors(header, list(header.tensors)), header.source, header.options

@@ -28,7 +28,14 @@ from torch import Tensor, nn
 from nasgen.backends.torch.lowerings import lower_node
 from nasgen.ir import IRGraph
 
-__all__ = ["NasgenNet", "build_module", "build_with_weights", "drop_path", "meta_module"]
+__all__ = [
+    "NasgenNet",
+    "assign_weights",
+    "build_module",
+    "build_with_weights",
+    "drop_path",
+    "meta_module",
+]
 
 
 def drop_path(x: Tensor, prob: float) -> Tensor:
@@ -172,14 +179,17 @@ def meta_module(graph: IRGraph, source: str, options: Mapping[str, object]) -> N
         return NasgenNet(graph, source, options)
 
 
+def assign_weights(module: NasgenNet, state: Mapping[str, Tensor]) -> NasgenNet:
+    """``module`` (built on ``meta``) holding ``state``'s tensors themselves, not copies.
+
+    Entries the module lacks are ignored; it must find every entry it has, with its shape.
+    """
+    module.load_state_dict({k: state[k] for k in module.state_dict()}, strict=True, assign=True)
+    return module
+
+
 def build_with_weights(
     graph: IRGraph, source: str, options: Mapping[str, object], state: Mapping[str, Tensor]
 ) -> NasgenNet:
-    """The module holding ``state``'s tensors themselves (entries it lacks are ignored).
-
-    Built on the ``meta`` device and given the tensors with ``assign=True``: nothing is
-    initialised and nothing is copied. ``state`` must hold every entry with its shape.
-    """
-    module = meta_module(graph, source, options)
-    module.load_state_dict({k: state[k] for k in module.state_dict()}, strict=True, assign=True)
-    return module
+    """The module holding ``state``'s tensors (see ``assign_weights``): nothing initialised."""
+    return assign_weights(meta_module(graph, source, options), state)
