@@ -6,8 +6,9 @@ random search on the NB-201 12-epoch table over many seeds.
     python bench/bench_search.py --json out.json
 
 Rows:
-  - proposals/s per bundled space: sample -> decode -> print -> analyze (parse, resolve, lower,
-    validate, cost) -> hash, in this process, with torch never imported (checked);
+  - proposals/s per bundled space: sample -> decode -> print -> resolve, lower, validate, cost
+    (``analyze_module``, as the search loop does) -> hash, in this process, with torch never
+    imported (checked);
   - journal: trials written per second (proposal, result and tell: three transactions each);
   - resume: seconds to reopen a journal of N trials and rebuild the loop's state;
   - random search on table:nb201 (reward cifar10_valid, reported cifar10_test) over S seeds at a
@@ -25,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nasgen.api import analyze
+from nasgen.api import analyze_module
 from nasgen.dsl.printer import print_module
 from nasgen.review import architecture_hash
 from nasgen.search.base import Evaluation, Proposal
@@ -45,7 +46,9 @@ def proposals_per_second(name: str, n: int) -> dict[str, float]:
     vectors = [space.sample(rng) for _ in range(n)]
     start = time.perf_counter()
     for vector in vectors:
-        result = analyze(print_module(space.decode(vector)))
+        module = space.decode(vector)
+        print_module(module)  # the text the journal stores
+        result = analyze_module(module)
         architecture_hash(result.arch)
     seconds = time.perf_counter() - start
     return {"space": name, "proposals": n, "per_second": n / seconds, "ms_each": 1000 * seconds / n}

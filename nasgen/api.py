@@ -52,6 +52,7 @@ __all__ = [
     "CompileOptions",
     "MemoryLimit",
     "analyze",
+    "analyze_module",
     "build",
     "check_build_memory",
     "check_memory",
@@ -128,6 +129,20 @@ def analyze(source: str | Path | SourceText, options: CompileOptions | None = No
     graph = lower(arch)
     report = validate(graph)
     return Analysis(text, module, arch, graph, report)
+
+
+def analyze_module(
+    module: Module, options: CompileOptions | None = None, text: SourceText | None = None
+) -> Analysis:
+    """``analyze`` of a module built in memory (a search space's sample): no text is parsed.
+
+    ``text`` is the module's source when there is one; otherwise its canonical text.
+    """
+    arch = resolve(module, options)
+    graph = lower(arch)
+    report = validate(graph)
+    source = text or SourceText("<generated>", print_module(module))
+    return Analysis(source, module, arch, graph, report)
 
 
 def check_seed(seed: object) -> int | None:

@@ -120,7 +120,7 @@ def test_cli_exits_1_on_drift(tmp_path: Path) -> None:
     [
         ("[[figure]\n", "cannot read"),
         ('[[figure]]\nmodel = "x"\n', "missing"),
-        ('[[figure]]\nmodel = 3\n', "model must be a str"),
+        ("[[figure]]\nmodel = 3\n", "model must be a str"),
         ('[[figure]]\ncolour = "x"\n', "unknown field 'colour'"),
     ],
 )

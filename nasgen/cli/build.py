@@ -15,10 +15,13 @@ import click
 from nasgen.api import (
     Analysis,
     CompileOptions,
+    MemoryLimit,
     analyze,
     build,
+    check_build_memory,
     load,
     load_source,
+    memory_limit,
     optimized,
     save,
     to_onnx,
@@ -162,6 +165,20 @@ def _check_space(module: Module) -> str:
     return f"search space of {space.size():,} architectures; a sample compiles"
 
 
+def _max_memory_option(fn: Any) -> Any:
+    return click.option(
+        "--max-memory",
+        metavar="SIZE",
+        help="Refuse builds estimated above SIZE (64G, 512M; none = no limit). Default: "
+        "$NASGEN_MEMORY_LIMIT, else the memory available.",
+    )(fn)
+
+
+def _limit(text: str | None) -> MemoryLimit | None:
+    """The --max-memory limit, checked before any work (E542 for a bad size)."""
+    return memory_limit(text, origin="--max-memory") if text is not None else None
+
+
 def _read_stdin() -> SourceText:
     """The .cell text on standard input (``nasgen check -``), with the file limits."""
     data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
@@ -207,6 +224,7 @@ def _read_stdin() -> SourceText:
     help=f"Seed for the initial weights (with -o), 0 to {SEED_MAX}.",
 )
 @optimisation_options
+@_max_memory_option
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @user_errors
 def compile_(
@@ -223,6 +241,7 @@ def compile_(
     seed: int | None,
     level: int,
     explain: bool,
+    max_memory: str | None,
     force: bool,
 ) -> None:
     """Compile SOURCE (a .cell path or a bundled name) and print its size, stage by stage.
@@ -248,11 +267,14 @@ def compile_(
         if v is not None
     ]
     options = CompileOptions(n_cells, num_filters, variant, tuple(extra) + settings)
+    limit = _limit(max_memory)
     kind = None
     if output is not None:
         kind = output_kind(output, "checkpoint")
         check_output(output, force)
     result = analyze(source, options)
+    if output is not None:
+        check_build_memory(result, limit)  # before anything is printed or built
     if kind == "onnx":
         from nasgen.exporters.onnx.save import check_size
 
@@ -264,7 +286,7 @@ def compile_(
         click.echo(_summary_table(result))
     if kind == "onnx":
         assert output is not None
-        proto, opt = to_onnx(build(result, seed), level=level, result=result)
+        proto, opt = to_onnx(build(result, seed, max_memory=limit), level=level, result=result)
         if explain:
             click.echo(opt.explain(), nl=False, err=as_json)
         _write_onnx(proto, output, force, as_json)
@@ -273,7 +295,7 @@ def compile_(
     if explain:
         click.echo(opt.explain(), nl=False, err=as_json)
     if output is not None:
-        written = save(build(fast, seed), output)
+        written = save(build(fast, seed, max_memory=limit), output)
         size = written.stat().st_size
         click.echo(f"wrote {written} ({size / 2**20:.1f} MiB)", err=as_json)
 
@@ -325,6 +347,7 @@ def _write_onnx(proto: Any, path: Path, force: bool, quiet: bool = False) -> Non
     "(with --int8 or --fp16).",
 )
 @optimisation_options
+@_max_memory_option
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @user_errors
 def export_(
@@ -338,6 +361,7 @@ def export_(
     calibration: Path | None,
     level: int,
     explain: bool,
+    max_memory: str | None,
     force: bool,
 ) -> None:
     """Export a checkpoint to ONNX, or print a genotype as a DARTS or NB-201 string.
@@ -374,13 +398,14 @@ def export_(
     if len(args) != 1:
         raise NasgenError("E530", "expected one CHECKPOINT (or: darts|nb201 SOURCE)")
     _check_export_options(output, fp16, int8, calibration, static_batch, batch_size)
+    limit = _limit(max_memory)
     assert output is not None
     output_kind(output, "onnx")
     check_output(output, force)
     checkpoint = Path(args[0])
     if not checkpoint.is_file():
         raise NasgenError("E503", f"{checkpoint}: no such checkpoint")
-    module = load(checkpoint)
+    module = load(checkpoint, max_memory=limit)
     proto, opt = to_onnx(
         module,
         level=level,

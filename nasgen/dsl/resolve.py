@@ -333,6 +333,14 @@ def _check_cells_used(
 
 def resolve(module: Module, options: CompileOptions | None = None) -> Architecture:
     """Check the meaning of a parsed file and bind it to compile options."""
+    if module.is_space:
+        space_cell = module.space_cells[0]
+        raise DslSemanticError(
+            "E800",
+            f"this file is a search space (space cell {space_cell.name}), not an architecture",
+            space_cell.span,
+            "compile one of its samples: nasgen space sample FILE -o DIR",
+        )
     options = options or CompileOptions()
     convention = _convention(module.convention)
     cells: dict[str, ResolvedCell] = {}

@@ -17,9 +17,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nasgen.api import CompileOptions, analyze
+from nasgen.api import CompileOptions, analyze_module
 from nasgen.dsl.printer import print_module
-from nasgen.errors import NasgenError
+from nasgen.errors import NasgenError, SourceText
 from nasgen.review import architecture_hash
 from nasgen.search.base import Evaluation, Executor, Proposal, Strategy, Told
 from nasgen.search.config import SearchConfig
@@ -163,11 +163,12 @@ class Search:
     def _propose(self) -> None:
         trial = self.asked
         choices = self.strategy.ask()
-        text = print_module(self.space.decode(choices))
+        module = self.space.decode(choices)
+        text = print_module(module)
         params = macs = None
         error = None
         try:
-            result = analyze(text, self.options)
+            result = analyze_module(module, self.options, SourceText("<proposal>", text))
             params, macs = result.cost.params, result.cost.macs
             digest = architecture_hash(result.arch)
             error = self.config.constraints.violation(params, macs)

@@ -156,3 +156,14 @@ def test_help_examples_hold_no_placeholders() -> None:
                 seen += 1
                 assert "..." not in line and "|...|" not in line, (path, line)
     assert seen > 30
+
+
+def test_compile_refuses_what_does_not_fit_before_printing_or_building(tmp_path: Path) -> None:
+    target = tmp_path / "x.safetensors"
+    code, out = _run("compile", "darts_v2", "--F", "2000", "--N", "6", "-o", str(target))
+    assert code == 1 and "E540" in out and "stage1" not in out
+    code, out = _run("compile", "darts_v2", "--max-memory", "10M", "-o", str(target))
+    assert code == 1 and "E540" in out and "--max-memory 10M" in out
+    code, out = _run("compile", "darts_v2", "--max-memory", "10Q", "-o", str(target))
+    assert code == 1 and "E542" in out
+    assert list(tmp_path.iterdir()) == []

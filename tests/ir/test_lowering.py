@@ -73,4 +73,3 @@ def test_enas_rules_calibrate_h_place_the_aux_head_and_drop_the_fc_bias() -> Non
     assert {graph.node(f"cells.{i}.out").stage for i in (5, 11)} == {"reduce1", "reduce2"}
     assert graph.node("aux").inputs == ("cells.12.out",)
     assert graph.node("head.fc").attrs.get_bool("bias", True) is False
-
