@@ -5,6 +5,7 @@ Pipeline stage: user interface. Calls ``nasgen.search`` and ``nasgen.space``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ __all__ = ["search"]
 def _strategy_help() -> str:
     lines = []
     for info in STRATEGIES.values():
-        params = ", ".join(f"{p.name} ({p.default})" for p in info.params) or "no parameters"
+        params = ", ".join(f"{p.name} [{p.default}]" for p in info.params) or "no parameters"
         lines.append(f"  {info.name}: {info.doc}; {params}")
     return "\n".join(lines)
 
@@ -59,6 +60,12 @@ def search() -> None:
       nasgen search --resume run1
       nasgen search report run1 --plot run1/curve.png
     """
+
+
+search.help = inspect.cleandoc(search.help or "") + (
+    "\n\nStrategies (hyper-parameters as --param KEY=VALUE, defaults in brackets):\n\n\b\n"
+    + _strategy_help()
+)
 
 
 def _space_of(config: SearchConfig) -> SearchSpace:
