@@ -132,3 +132,14 @@ def test_broken_registry_is_a_clear_error(tmp_path: Path, text: str, message: st
     result = CliRunner().invoke(main, ["verify", "--registry", str(registry)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+def test_an_oversized_registry_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    from nasgen.verify import MAX_REGISTRY_BYTES, load_registry
+
+    big = tmp_path / "big.toml"
+    with big.open("wb") as fh:
+        fh.write(b"# padding\n" * (MAX_REGISTRY_BYTES // 10 + 10))
+    with pytest.raises(NasgenError) as err:
+        load_registry(big)
+    assert err.value.code == "E600" and "1,048,576 bytes" in str(err.value)
