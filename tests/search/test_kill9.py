@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,8 +22,21 @@ _CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
 def _search(table: Path, out: Path) -> list[str]:
     return [
         *_CLI, "search", "nb201", "--evaluator", f"table:{table}", "--metric", "valid",
-        "--budget", "400", "--seed", "7", "--max-params", "900000", "-o", str(out),
+        "--budget", "1000", "--seed", "7", "--max-params", "900000", "-o", str(out),
     ]  # fmt: skip
+
+
+def _trials(journal: Path) -> int:
+    if not journal.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:  # the journal is being created
+        return 0
 
 
 @pytest.mark.slow
@@ -30,24 +44,37 @@ def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path) -> None:
     table = synthetic_table(tmp_path / "t.csv", seed=3)
     reference = tmp_path / "reference"
     subprocess.run(_search(table, reference), check=True, capture_output=True)
+    total = len(content_rows(reference))
     killed = tmp_path / "killed"
+    journal = killed / JOURNAL_NAME
     rng = random.Random(11)
+    # Ten moments spread over the run, chosen by progress (trials journaled), not by the clock,
+    # so they fall inside the search however fast the machine is; each gets a random jitter.
+    targets = sorted(rng.sample(range(5, total - 60), 10))
     kills = 0
-    for _ in range(10):
-        started = (killed / JOURNAL_NAME).exists()
-        cmd = [*_CLI, "search", "--resume", str(killed)] if started else _search(table, killed)
+    for target in targets:
+        cmd = (
+            [*_CLI, "search", "--resume", str(killed)]
+            if journal.exists()
+            else _search(table, killed)
+        )
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.6))
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and _trials(journal) < target and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.01))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
-    assert kills >= 8  # the moments fell inside the search, not after it ended
+    assert kills == 10  # every moment fell inside the search, before it ended
+    assert _trials(journal) < total
     subprocess.run([*_CLI, "search", "--resume", str(killed)], check=True, capture_output=True)
     expected, got = content_rows(reference), content_rows(killed)
     assert len(got) == len(expected) and got == expected
     statuses = {row[4] for row in got}
     assert statuses <= {"done", "rejected", "duplicate"}
-    assert sorted((reference / "best").iterdir()) != [] and [
-        p.read_text() for p in sorted((reference / "best").iterdir())
-    ] == [p.read_text() for p in sorted((killed / "best").iterdir()) if p.suffix == ".cell"]
+    best = sorted((reference / "best").glob("*.cell"))
+    assert best and [p.read_text() for p in best] == [
+        p.read_text() for p in sorted((killed / "best").glob("*.cell"))
+    ]
