@@ -1,4 +1,4 @@
-"""Evaluator specs: ``table:FILE``, ``proxy:NAME[,NAME...]`` (and ``train:...`` to come).
+"""Evaluator specs: ``table:FILE``, ``proxy:NAME[,NAME...]``, ``train:DATA[,key=value...]``.
 
 Pipeline stage: search. Imports the evaluators lazily, so a table search never imports torch.
 """
@@ -11,7 +11,7 @@ from nasgen.search.base import Evaluator
 
 __all__ = ["EVALUATOR_KINDS", "make_evaluator"]
 
-EVALUATOR_KINDS = ("table", "proxy")
+EVALUATOR_KINDS = ("table", "proxy", "train")
 
 
 def make_evaluator(spec: str, options: CompileOptions | None = None) -> Evaluator:
@@ -31,5 +31,9 @@ def make_evaluator(spec: str, options: CompileOptions | None = None) -> Evaluato
         from nasgen.search.evaluators.proxy import ProxyEvaluator
 
         return ProxyEvaluator(tuple(arg.split(",")), options=options)
+    if kind == "train":
+        from nasgen.search.evaluators.train import TrainEvaluator
+
+        return TrainEvaluator(arg, options)
     hint = did_you_mean(kind, EVALUATOR_KINDS) or f"kinds: {', '.join(EVALUATOR_KINDS)}"
     raise NasgenError("E833", f"unknown evaluator kind {kind!r}", hint=hint)

@@ -1,0 +1,175 @@
+"""Starting and resuming a training run: the genotype compiled for the data, the recipe, the run.
+
+Pipeline stage: training. Imports torch, ``nasgen.api`` and the rest of ``nasgen.train``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nasgen import api
+from nasgen.errors import NasgenError
+from nasgen.files import atomic_path
+from nasgen.train.data import DataSet, load_data, split_data
+from nasgen.train.recipe import Recipe, recipe_for
+from nasgen.train.run import RunDir
+from nasgen.train.trainer import Fit, _save_optimizer, effective_augment, make_optimizer
+
+__all__ = ["data_settings", "resume_training", "start_training"]
+
+
+def data_settings(data: DataSet) -> dict[str, int]:
+    """The network settings a data set fixes: input channels and size, classes."""
+    return {"input_channels": data.channels, "input_size": data.size, "classes": data.classes}
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise NasgenError("E913", "--device cuda: no CUDA device is available here")
+    if name not in ("cpu", "cuda"):
+        raise NasgenError("E913", f"--device {name!r}: use cpu, cuda or auto")
+    return torch.device(name)
+
+
+def _model_for(source: str | Path, data: DataSet, seed: int, settings: Mapping[str, Any]) -> Any:
+    path = Path(str(source))
+    if _is_checkpoint(source):
+        model = api.load(path)
+        wanted = data_settings(data)
+        have = {k: model.nasgen_options.get(k) for k in wanted}
+        if have != wanted:
+            raise NasgenError(
+                "E912",
+                f"{path} was built for {have}; the data set {data.name} needs {wanted}",
+                hint="train the genotype itself (its .cell file) to compile it for the data",
+            )
+        return model
+    options = api.options_for(**{**dict(settings), **data_settings(data)})
+    return api.build(api.analyze(source, options), seed)
+
+
+def start_training(
+    source: str | Path,
+    data_spec: str,
+    out: Path,
+    *,
+    seed: int = 0,
+    recipe: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    max_batches: int | None = None,
+) -> Fit:
+    """A new run in ``out``: the genotype compiled for the data, its recipe, epoch 0 saved."""
+    seed = api.check_seed(seed) or 0
+    data = load_data(data_spec)
+    model = _model_for(source, data, seed, settings or {})
+    chosen = _recipe(model, recipe or {})
+    config = {
+        "from_checkpoint": str(source) if _is_checkpoint(source) else None,
+        "source": model.nasgen_source,
+        "options": model.nasgen_options,
+        "data": data_spec,
+        "data_source": data.source,
+        "synthetic_data": data.synthetic,
+        "recipe": chosen.to_json(),
+        "augment": asdict(effective_augment(chosen, data)),
+        "seed": seed,
+        "device": device,
+        "max_batches": max_batches,
+    }
+    run = RunDir.create(out, config)
+    job = _job(run, model, chosen, seed, data, device, max_batches)
+    _commit_start(job)
+    return job
+
+
+def _commit_start(job: Fit) -> None:
+    """Epoch 0: the initial weights, so that a resume always starts from a committed state."""
+    model_path, optim_path = job.run.epoch_files(0)
+    api.save(job.model.to("cpu"), model_path)
+    _save_optimizer(job.optimizer, job.model, optim_path)
+    job.model.to(job.device)
+    job.run.commit({"epoch": 0, "best_acc": None, "best_epoch": 0, "history": []})
+
+
+def _is_checkpoint(source: str | Path) -> bool:
+    path = Path(str(source))
+    return path.suffix.lower() == ".safetensors" and path.is_file()
+
+
+def _recipe(model: Any, overrides: Mapping[str, Any]) -> Recipe:
+    convention = _convention(model.nasgen_source)
+    base = recipe_for(convention)
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return base.with_overrides(**values) if values else base
+
+
+def _convention(text: str) -> str:
+    from nasgen.dsl import parse_text
+
+    module = parse_text(text)
+    return module.convention.preset if module.convention else "darts"
+
+
+def _job(
+    run: RunDir,
+    model: Any,
+    recipe: Recipe,
+    seed: int,
+    data: DataSet,
+    device: str,
+    max_batches: int | None,
+) -> Fit:
+    if recipe.drop_path is not None:
+        model.drop_path_prob = recipe.drop_path
+    if recipe.aux_weight is not None:
+        model.aux_weight = recipe.aux_weight
+    train_data, valid_data = data, None
+    if recipe.valid_fraction > 0:
+        train_data, valid_data = split_data(data, recipe.valid_fraction, seed)
+    else:
+        valid_data = load_data(run.config()["data"], split="test")
+    where = _device(device)
+    model.to(where)
+    optimizer = make_optimizer(model, recipe)
+    return Fit(
+        run, model, optimizer, recipe, seed, train_data, valid_data, where, [], None, 0, max_batches
+    )
+
+
+def resume_training(path: Path) -> Fit:
+    """The run in ``path`` at its last complete epoch, ready to go on."""
+    run = RunDir.open(path)
+    config = run.config()
+    state = run.state()
+    recipe = Recipe(**config["recipe"])
+    if state is None:  # killed while starting: the initial weights follow from the seed
+        if config.get("from_checkpoint"):
+            raise NasgenError("E921", f"{path}: killed before its start was saved; start it again")
+        options = api.options_for(**config["options"])
+        model = api.build(api.analyze(config["source"], options), int(config["seed"]))
+        data = load_data(config["data"])
+        job = _job(
+            run, model, recipe, int(config["seed"]), data, config["device"], config["max_batches"]
+        )
+        _commit_start(job)
+        return job
+    model_path, _ = run.epoch_files(state["epoch"])
+    model = api.load(model_path)
+    data = load_data(config["data"])
+    job = _job(
+        run, model, recipe, int(config["seed"]), data, config["device"], config["max_batches"]
+    )
+    job.resume_from(state)
+    for name, epoch in (("last", state["epoch"]), ("best", state["best_epoch"])):
+        if epoch:
+            with atomic_path(path / f"{name}.safetensors") as tmp:
+                tmp.write_bytes(run.epoch_files(epoch)[0].read_bytes())
+    return job

@@ -1,0 +1,152 @@
+"""Training: the loss falls on the embedded data, drop path and the auxiliary loss act in training
+only, the recipe is recorded, a killed run resumes to the same weights, runs export to ONNX."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import nasgen
+from nasgen.cli import main
+from nasgen.train.recipe import RECIPES, learning_rate
+from nasgen.train.session import start_training
+from nasgen.train.trainer import fit
+
+_CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def test_the_loss_falls_on_the_embedded_digits(tmp_path: Path) -> None:
+    job = start_training(
+        "nb201_example", "digits", tmp_path / "run", seed=0,
+        recipe={"epochs": 4, "batch_size": 32, "lr": 0.05}, settings={"N": 1, "F": 8},
+    )  # fmt: skip
+    history = fit(job)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert history[-1]["valid_acc"] > 0.5  # ten classes: chance is 0.1
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["recipe"]["lr"] == 0.05 and config["recipe"]["weight_decay"] == 5e-4
+    assert config["recipe"]["nesterov"] is True  # NB-201's own recipe under the overrides
+    assert config["synthetic_data"] is False and "digits" in config["data_source"].lower()
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
+
+
+def test_drop_path_and_the_auxiliary_head_act_in_training_only() -> None:
+    model = nasgen.compile("darts_v2", N=1, F=8, seed=0, drop_path=0.5)
+    x = torch.randn(4, 3, 32, 32)
+    model.train()
+    model.set_progress(1.0)
+    torch.manual_seed(0)
+    first = model(x)
+    torch.manual_seed(1)
+    second = model(x)
+    assert isinstance(first, tuple) and isinstance(second, tuple)  # (logits, aux logits)
+    assert not torch.equal(first[0], second[0])  # drop path draws new masks
+    model.eval()
+    with torch.no_grad():
+        a, b = model(x), model(x)
+    assert isinstance(a, torch.Tensor) and torch.equal(a, b)
+
+
+def test_the_learning_rate_follows_the_recipes() -> None:
+    darts = RECIPES["darts"]
+    assert learning_rate(darts, 0) == pytest.approx(0.025)
+    assert learning_rate(darts, 300) == pytest.approx(0.0125)
+    enas = RECIPES["enas"]  # SGDR: restarts after 10, 30, 70... epochs
+    assert learning_rate(enas, 0) == pytest.approx(0.05)
+    assert learning_rate(enas, 10) == pytest.approx(0.05)
+    assert learning_rate(enas, 9) < 0.01 and learning_rate(enas, 29) < 0.01
+    assert sum(10 * 2**i for i in range(6)) == enas.epochs == 630
+
+
+def _train_cmd(out: Path) -> list[str]:
+    return [
+        *_CLI, "train", "nb201_example", "--data", "digits", "--N", "1", "--F", "8",
+        "--epochs", "8", "--batch-size", "16", "--max-batches", "25", "--seed", "3", "-q",
+        "-o", str(out),
+    ]  # fmt: skip
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return nasgen.load(path).state_dict()
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    start = time.monotonic()
+    subprocess.run(_train_cmd(reference), check=True, capture_output=True)
+    duration = time.monotonic() - start  # the moments below scale with this machine's speed
+    killed = tmp_path / "killed"
+    rng = random.Random(5)
+    kills = 0
+    for _ in range(3):
+        started = (killed / "config.json").exists()
+        cmd = [*_CLI, "train", "--resume", str(killed), "-q"] if started else _train_cmd(killed)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.35, 0.8) * duration)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 2  # killed while running: mid-epoch, before the run's end
+    subprocess.run([*_CLI, "train", "--resume", str(killed), "-q"], check=True, capture_output=True)
+    a, b = _weights(reference / "last.safetensors"), _weights(killed / "last.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # bit-identical on the CPU
+    ref = json.loads((reference / "state.json").read_text())["history"]
+    got = json.loads((killed / "state.json").read_text())["history"]
+    keys = ("epoch", "lr", "train_loss", "train_acc", "valid_loss", "valid_acc")
+    assert [[h[k] for k in keys] for h in ref] == [[h[k] for k in keys] for h in got]
+
+
+def test_cli_train_report_and_export(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, out = _run(
+        "train", "nb201_example", "--N", "1", "--F", "4", "--epochs", "1", "--max-batches", "3",
+        "-q", "-o", str(run),
+    )  # fmt: skip
+    assert code == 0, out
+    assert json.loads(out[out.index("{") :])["epochs"] == 1
+    code, out = _run("train", "report", str(run), "--plot", str(tmp_path / "c.png"))
+    assert code == 0 and "epoch" in out
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    code, out = _run("export", str(run / "best.safetensors"), "-o", str(tmp_path / "m.onnx"))
+    assert code == 0, out
+    code, out = _run("train", "nb201_example", "-o", str(run))
+    assert code == 1 and "E920" in out
+    code, out = _run("train", "--resume", str(tmp_path))
+    assert code == 1 and "E921" in out
+    code, out = _run(
+        "train", "nb201_example", "--data", "cifar10:/nonexistent", "-o", str(tmp_path / "x")
+    )
+    assert code == 1 and "Traceback" not in out
+
+
+def test_the_train_evaluator_in_a_search(tmp_path: Path) -> None:
+    code, out = _run(
+        "search", "nb201", "--evaluator", "train:digits,epochs=1,max_batches=2,batch=32",
+        "--budget", "2", "--seed", "1", "-o", str(tmp_path / "s"), "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    summary = json.loads(out[out.index("{") :])
+    assert summary["reward_metric"] == "valid_acc" and summary["counts"]["done"] == 2
+    best = summary["best"]
+    assert 0.0 <= best["reward"] <= 1.0 and best["cost"] > 0
+    assert set(best["metrics"]) >= {"valid_acc", "train_loss", "params"}
