@@ -52,7 +52,13 @@ def _model_for(source: str | Path, data: DataSet, seed: int, settings: Mapping[s
             )
         return model
     options = api.options_for(**{**dict(settings), **data_settings(data)})
-    return api.build(api.analyze(source, options), seed)
+    return _build(api.analyze(source, options), seed)
+
+
+def _build(result: api.Analysis, seed: int) -> Any:
+    """The training form at -O1 (same parameters and names as -O0, fewer ops to run)."""
+    fast, _ = api.optimized(result, 1, "train")
+    return api.build(fast, seed)
 
 
 def start_training(
@@ -154,7 +160,7 @@ def resume_training(path: Path) -> Fit:
         if config.get("from_checkpoint"):
             raise NasgenError("E921", f"{path}: killed before its start was saved; start it again")
         options = api.options_for(**config["options"])
-        model = api.build(api.analyze(config["source"], options), int(config["seed"]))
+        model = _build(api.analyze(config["source"], options), int(config["seed"]))
         data = load_data(config["data"])
         job = _job(
             run, model, recipe, int(config["seed"]), data, config["device"], config["max_batches"]

@@ -89,7 +89,8 @@ class TrainEvaluator:
             base.n_cells, base.num_filters, base.variant, base.settings + fixed, base.origin
         )
         result = api.analyze(text, options)
-        model = api.build(result, seed)
+        fast, _ = api.optimized(result, 1, "train")
+        model = api.build(fast, seed)
         convention = result.arch.convention.name
         overrides: dict[str, Any] = {
             "epochs": self.values["epochs"],
