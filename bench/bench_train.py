@@ -157,13 +157,14 @@ def main() -> None:
     print(
         f"DARTS_V2 CIFAR training, batch 96: nasgen {t['nasgen_images_per_s']:.1f} images/s, "
         f"hand-written {t['hand_written_images_per_s']:.1f} images/s, "
-        f"time ratio nasgen / hand-written {t['ratio_median']:.3f} (median of {t['rounds']} rounds; "
-        "target <= 1.00)"
+        f"time ratio nasgen / hand-written {t['ratio_median']:.3f} "
+        f"(median of {t['rounds']} rounds; target <= 1.00)"
     )
     out["train_evaluation"] = train_evaluation_seconds(2 if args.quick else 3)
     e = out["train_evaluation"]
     print(
-        f"train: evaluation of nb201_example, 1 epoch on digits: {e['seconds_median']:.2f} s (valid acc {e['valid_acc_last']:.3f})"
+        f"train: evaluation of nb201_example, 1 epoch on digits: {e['seconds_median']:.2f} s "
+        f"(valid acc {e['valid_acc_last']:.3f})"
     )
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")

@@ -150,6 +150,17 @@ def _job(
     )
 
 
+def _as_trained(loaded: Any, config: Mapping[str, Any]) -> Any:
+    """The loaded weights in the form training runs (-O1: the same names, the same ops in the
+    same order, so the drop-path masks of a resumed epoch are drawn as they were)."""
+    if config.get("from_checkpoint"):
+        return loaded
+    options = api.options_for(**config["options"])
+    model = _build(api.analyze(config["source"], options), int(config["seed"]))
+    model.load_state_dict(loaded.state_dict(), strict=True)
+    return model
+
+
 def resume_training(path: Path) -> Fit:
     """The run in ``path`` at its last complete epoch, ready to go on."""
     run = RunDir.open(path)
@@ -168,7 +179,7 @@ def resume_training(path: Path) -> Fit:
         _commit_start(job)
         return job
     model_path, _ = run.epoch_files(state["epoch"])
-    model = api.load(model_path)
+    model = _as_trained(api.load(model_path), config)
     data = load_data(config["data"])
     job = _job(
         run, model, recipe, int(config["seed"]), data, config["device"], config["max_batches"]
