@@ -30,9 +30,9 @@ from torch.utils.data import DataLoader, Dataset
 
 import nasgen
 from nasgen.search.evaluators.train import TrainEvaluator
-from nasgen.train.data import load_data
-from nasgen.train.recipe import RECIPES
-from nasgen.train.trainer import make_optimizer, train_epoch
+from nasgen.training.data import load_data
+from nasgen.training.recipe import RECIPES
+from nasgen.training.trainer import make_optimizer, train_epoch
 
 
 class _PerSample(Dataset[tuple[torch.Tensor, int]]):

@@ -76,7 +76,7 @@ def nasgen_commands(block: str) -> list[list[str]]:
 
 def _output(args: list[str]) -> str | None:
     for i, arg in enumerate(args):
-        if arg in ("-o", "--output") and i + 1 < len(args):
+        if arg in ("-o", "--output", "--plot") and i + 1 < len(args):
             return args[i + 1]
         if arg.startswith("--output="):
             return arg.split("=", 1)[1]

@@ -1,6 +1,6 @@
 """``nasgen train``: a genotype trained by its recipe into a run directory; resume; report.
 
-Pipeline stage: user interface. Calls ``nasgen.train`` (torch) lazily, so other commands never
+Pipeline stage: user interface. Calls ``nasgen.training`` (torch) lazily, so other commands never
 import it.
 """
 
@@ -146,8 +146,8 @@ def run(
     quiet: bool,
     **recipe: Any,
 ) -> None:
-    from nasgen.train.session import resume_training, start_training
-    from nasgen.train.trainer import fit
+    from nasgen.training.session import resume_training, start_training
+    from nasgen.training.trainer import fit
 
     if resume is not None:
         if source is not None or output is not None:
@@ -198,7 +198,7 @@ def report(directory: Path, plot: Path | None, as_json: bool) -> None:
       nasgen train report train_run
       nasgen train report train_run --plot curves.png
     """
-    from nasgen.train.run import RunDir
+    from nasgen.training.run import RunDir
 
     run_dir = RunDir.open(directory)
     state = run_dir.state() or {"history": []}
@@ -216,7 +216,7 @@ def report(directory: Path, plot: Path | None, as_json: bool) -> None:
     if plot is not None:
         if not history:
             raise NasgenError("E923", f"{directory}: no epoch finished yet; nothing to plot")
-        from nasgen.train.plot import plot_history
+        from nasgen.training.plot import plot_history
 
         plot_history(history, plot, str(directory))
         click.echo(f"wrote {plot}", err=True)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from nasgen.train import data_folder
-from nasgen.train.data import (
+from nasgen.training import data_folder
+from nasgen.training.data import (
     Augment,
     DataError,
     DataSet,
@@ -20,7 +20,7 @@ from nasgen.train.data import (
     load_data,
     split_data,
 )
-from nasgen.train.data_builtin import DIGITS_PATH
+from nasgen.training.data_builtin import DIGITS_PATH
 
 DIGITS_SHA256 = "bd55ad3b457140f7e825aff00e9a57673a06eeb3d6574a3059b81aac3a82cffc"
 # scikit-learn's load_digits().images[0] (label 0), values 0..16.

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 import nasgen
 from nasgen.cli import main
-from nasgen.train.recipe import RECIPES, learning_rate
-from nasgen.train.session import start_training
-from nasgen.train.trainer import fit
+from nasgen.training.recipe import RECIPES, learning_rate
+from nasgen.training.session import start_training
+from nasgen.training.trainer import fit
 
 _CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
 

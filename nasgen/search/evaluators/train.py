@@ -1,6 +1,6 @@
 """``train:DATA[,key=value...]``: short training as an evaluator (the reward is valid accuracy).
 
-Pipeline stage: search (.cell text -> **metrics** by training). Imports ``nasgen.train``
+Pipeline stage: search (.cell text -> **metrics** by training). Imports ``nasgen.training``
 (torch) and ``nasgen.api``.
 
 The architecture is compiled for the data (input channels, size, classes) on the search's
@@ -59,7 +59,7 @@ class TrainEvaluator:
 
     def __init__(self, arg: str, options: CompileOptions | None = None) -> None:
         """``arg`` is ``DATA[,key=value...]``; the data set is read once, here."""
-        from nasgen.train.data import load_data, split_data
+        from nasgen.training.data import load_data, split_data
 
         self.data_spec, self.values = _parse(arg)
         self.name = f"train:{arg}"
@@ -78,9 +78,9 @@ class TrainEvaluator:
         import torch
 
         from nasgen import api
-        from nasgen.train.recipe import recipe_for
-        from nasgen.train.session import data_settings
-        from nasgen.train.trainer import evaluate, make_optimizer, train_epoch
+        from nasgen.training.recipe import recipe_for
+        from nasgen.training.session import data_settings
+        from nasgen.training.trainer import evaluate, make_optimizer, train_epoch
 
         start = time.perf_counter()
         fixed = tuple(data_settings(self.train_data).items())

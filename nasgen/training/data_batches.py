@@ -1,6 +1,6 @@
 """Mini-batches of a ``DataSet``: shuffled, augmented on the whole batch at once, normalised.
 
-Pipeline stage: training (imports torch). Imports ``nasgen.train.data_set`` only.
+Pipeline stage: training (imports torch). Imports ``nasgen.training.data_set`` only.
 
 NOTE: [DARTS augmentation, vectorised] ``Augment`` reproduces DARTS's CIFAR training transform
 (``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip()``, ``ToTensor``, ``Normalize``,
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional
 
-from nasgen.train.data_set import DataError, DataSet
+from nasgen.training.data_set import DataError, DataSet
 
 __all__ = ["Augment", "batches"]
 

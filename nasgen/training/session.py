@@ -1,6 +1,6 @@
 """Starting and resuming a training run: the genotype compiled for the data, the recipe, the run.
 
-Pipeline stage: training. Imports torch, ``nasgen.api`` and the rest of ``nasgen.train``.
+Pipeline stage: training. Imports torch, ``nasgen.api`` and the rest of ``nasgen.training``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import torch
 from nasgen import api
 from nasgen.errors import NasgenError
 from nasgen.files import atomic_path
-from nasgen.train.data import DataSet, load_data, split_data
-from nasgen.train.recipe import Recipe, recipe_for
-from nasgen.train.run import RunDir
-from nasgen.train.trainer import Fit, _save_optimizer, effective_augment, make_optimizer
+from nasgen.training.data import DataSet, load_data, split_data
+from nasgen.training.recipe import Recipe, recipe_for
+from nasgen.training.run import RunDir
+from nasgen.training.trainer import Fit, _save_optimizer, effective_augment, make_optimizer
 
-__all__ = ["data_settings", "resume_training", "start_training"]
+__all__ = ["data_settings", "resume_training", "start_training", "train"]
 
 
 def data_settings(data: DataSet) -> dict[str, int]:
@@ -151,8 +151,11 @@ def _job(
 
 
 def _as_trained(loaded: Any, config: Mapping[str, Any]) -> Any:
-    """The loaded weights in the form training runs (-O1: the same names, the same ops in the
-    same order, so the drop-path masks of a resumed epoch are drawn as they were)."""
+    """The loaded weights in the form training runs.
+
+    -O1: the same names, the same ops in the same order, so the drop-path masks of a resumed
+    epoch are drawn as they were.
+    """
     if config.get("from_checkpoint"):
         return loaded
     options = api.options_for(**config["options"])
@@ -190,3 +193,42 @@ def resume_training(path: Path) -> Fit:
             with atomic_path(path / f"{name}.safetensors") as tmp:
                 tmp.write_bytes(run.epoch_files(epoch)[0].read_bytes())
     return job
+
+
+def train(
+    source: str | Path,
+    out: str | Path,
+    *,
+    data: str = "digits",
+    seed: int = 0,
+    recipe: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    max_batches: int | None = None,
+    **settings: Any,
+) -> list[dict[str, Any]]:
+    """Train a genotype (``nasgen.train``): a new run in ``out``, or its resume if it exists.
+
+    Args:
+        source: a .cell path, a bundled name, .cell text or a nasgen checkpoint.
+        out: the run directory (new or empty; an existing run is resumed).
+        data: ``digits`` (embedded), ``cifar10:DIR``, ``cifar100:DIR``, ``folder:DIR[:SIZE]``.
+        seed: the seed of the weights, the batch order, augmentation and drop path.
+        recipe: overrides of the convention's recipe (``{"epochs": 10, "lr": 0.05}``).
+        device: ``cpu``, ``cuda`` or ``auto``.
+        max_batches: stop each epoch after this many batches.
+        **settings: network overrides (``N=2``, ``F=16``, ``variant="search"``).
+
+    Returns:
+        One dict an epoch: losses, accuracies, lr, drop path, images/s.
+
+    """
+    from nasgen.training.trainer import fit
+
+    path = Path(out)
+    if (path / "config.json").exists():
+        return fit(resume_training(path))
+    job = start_training(
+        source, data, path, seed=seed, recipe=recipe, settings=settings, device=device,
+        max_batches=max_batches,
+    )  # fmt: skip
+    return fit(job)

@@ -7,22 +7,22 @@ Specs (``load_data``):
   * ``digits``: the embedded default, 1,797 real 8 x 8 handwritten digits (UCI, via
     scikit-learn's ``load_digits``); "train" is 80%, "test" a stratified 20% (seed 0);
   * ``cifar10:DIR``, ``cifar100:DIR``: the official binary distributions, ``DIR`` the
-    extracted folder or its parent (``nasgen.train.data_cifar``);
+    extracted folder or its parent (``nasgen.training.data_cifar``);
   * ``folder:DIR`` or ``folder:DIR:SIZE``: an ImageFolder layout resized to ``SIZE`` (32)
-    square RGB images (``nasgen.train.data_folder``);
+    square RGB images (``nasgen.training.data_folder``);
   * ``synthetic:N``: ``N`` generated 3 x 32 x 32 images for tests, marked ``synthetic``.
 Errors are ``DataError`` (E901 spec, E902 missing, E903 malformed, E904 over a limit, E905
-bad argument; see ``nasgen.train.data_set``).
+bad argument; see ``nasgen.training.data_set``).
 """
 
 from __future__ import annotations
 
 from nasgen.errors import did_you_mean
-from nasgen.train.data_batches import Augment, batches
-from nasgen.train.data_builtin import make_synthetic, read_digits
-from nasgen.train.data_cifar import read_cifar
-from nasgen.train.data_folder import DEFAULT_SIZE, read_folder
-from nasgen.train.data_set import DataError, DataSet, split_data
+from nasgen.training.data_batches import Augment, batches
+from nasgen.training.data_builtin import make_synthetic, read_digits
+from nasgen.training.data_cifar import read_cifar
+from nasgen.training.data_folder import DEFAULT_SIZE, read_folder
+from nasgen.training.data_set import DataError, DataSet, split_data
 
 __all__ = [
     "KINDS",

@@ -1,7 +1,7 @@
 """Image folders (``DIR/CLASS/*.png``) decoded with Pillow into square RGB tensors.
 
 Pipeline stage: training (imports torch and numpy; Pillow lazily). Imports
-``nasgen.train.data_set`` only.
+``nasgen.training.data_set`` only.
 
 NOTE: [Folder layout and splits] The layout is torchvision's ImageFolder: one sub-folder per
 class, classes numbered in sorted name order, hidden entries skipped, every class folder must
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasgen.train.data_set import DataError, DataSet, channel_stats
+from nasgen.training.data_set import DataError, DataSet, channel_stats
 
 __all__ = ["DEFAULT_SIZE", "IMAGE_SUFFIXES", "MAX_FILES", "read_folder"]
 

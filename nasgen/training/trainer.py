@@ -1,7 +1,7 @@
 """The training loop: a compiled genotype trained by its recipe, resumable epoch by epoch.
 
 Pipeline stage: training. Imports torch, ``nasgen.api``, ``nasgen.files`` and the rest of
-``nasgen.train``.
+``nasgen.training``.
 
 What a step does (DARTS ``cnn/train.py``, NASNet, ENAS): SGD with momentum and weight decay at
 the epoch's learning rate; cross-entropy on the logits plus ``aux_weight`` x cross-entropy on
@@ -25,9 +25,9 @@ from torch import Tensor, nn
 from nasgen import api
 from nasgen.errors import NasgenError
 from nasgen.files import atomic_path
-from nasgen.train.data import Augment, DataSet, batches
-from nasgen.train.recipe import Recipe, learning_rate
-from nasgen.train.run import RunDir
+from nasgen.training.data import Augment, DataSet, batches
+from nasgen.training.recipe import Recipe, learning_rate
+from nasgen.training.run import RunDir
 
 __all__ = [
     "EpochStats",

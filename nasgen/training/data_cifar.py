@@ -1,6 +1,6 @@
 """CIFAR-10 and CIFAR-100 from their official binary distributions, read as raw bytes.
 
-Pipeline stage: training (imports torch and numpy). Imports ``nasgen.train.data_set`` only.
+Pipeline stage: training (imports torch and numpy). Imports ``nasgen.training.data_set`` only.
 
 NOTE: [Raw bytes, never pickles] The "python version" of CIFAR is a pickle, and unpickling a
 file a user points at runs code. The binary version is a plain array of fixed-size records, so
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nasgen.train.data_set import DataError, DataSet
+from nasgen.training.data_set import DataError, DataSet
 
 __all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "CIFAR100_MEAN", "CIFAR100_STD", "read_cifar"]
 
