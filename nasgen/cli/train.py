@@ -124,6 +124,10 @@ def _progress(quiet: bool) -> tuple[Any, Any]:
 @click.option(
     "--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True
 )
+@click.option("--amp/--no-amp", default=None, help="bfloat16 autocast (default: on for CUDA).")
+@click.option(
+    "--channels-last/--no-channels-last", default=None, help="NHWC layout (default: on for CUDA)."
+)
 @click.option(
     "--max-batches",
     type=click.IntRange(min=1),
@@ -142,6 +146,8 @@ def run(
     num_filters: int | None,
     variant: str | None,
     device: str,
+    amp: bool | None,
+    channels_last: bool | None,
     max_batches: int | None,
     quiet: bool,
     **recipe: Any,
@@ -162,7 +168,7 @@ def run(
         job = start_training(
             source, data, output, seed=seed, recipe=dict(recipe),
             settings={k: v for k, v in settings.items() if v is not None},
-            device=device, max_batches=max_batches,
+            device=device, max_batches=max_batches, amp=amp, channels_last=channels_last,
         )  # fmt: skip
     on_batch, on_epoch = _progress(quiet)
     history = fit(job, on_batch, on_epoch)

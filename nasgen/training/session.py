@@ -18,7 +18,13 @@ from nasgen.files import atomic_path
 from nasgen.training.data import DataSet, load_data, split_data
 from nasgen.training.recipe import Recipe, recipe_for
 from nasgen.training.run import RunDir
-from nasgen.training.trainer import Fit, _save_optimizer, effective_augment, make_optimizer
+from nasgen.training.trainer import (
+    Fit,
+    Speed,
+    _save_optimizer,
+    effective_augment,
+    make_optimizer,
+)
 
 __all__ = ["data_settings", "resume_training", "start_training", "train"]
 
@@ -71,8 +77,13 @@ def start_training(
     settings: Mapping[str, Any] | None = None,
     device: str = "cpu",
     max_batches: int | None = None,
+    amp: bool | None = None,
+    channels_last: bool | None = None,
 ) -> Fit:
-    """A new run in ``out``: the genotype compiled for the data, its recipe, epoch 0 saved."""
+    """A new run in ``out``: the genotype compiled for the data, its recipe, epoch 0 saved.
+
+    ``amp`` (bfloat16 autocast) and ``channels_last`` default to on for CUDA, off on the CPU.
+    """
     seed = api.check_seed(seed) or 0
     data = load_data(data_spec)
     model = _model_for(source, data, seed, settings or {})
@@ -89,9 +100,11 @@ def start_training(
         "seed": seed,
         "device": device,
         "max_batches": max_batches,
+        "amp": amp,
+        "channels_last": channels_last,
     }
     run = RunDir.create(out, config)
-    job = _job(run, model, chosen, seed, data, device, max_batches)
+    job = _job(run, model, chosen, seed, data, config)
     _commit_start(job)
     return job
 
@@ -125,13 +138,7 @@ def _convention(text: str) -> str:
 
 
 def _job(
-    run: RunDir,
-    model: Any,
-    recipe: Recipe,
-    seed: int,
-    data: DataSet,
-    device: str,
-    max_batches: int | None,
+    run: RunDir, model: Any, recipe: Recipe, seed: int, data: DataSet, config: Mapping[str, Any]
 ) -> Fit:
     if recipe.drop_path is not None:
         model.drop_path_prob = recipe.drop_path
@@ -142,12 +149,16 @@ def _job(
         train_data, valid_data = split_data(data, recipe.valid_fraction, seed)
     else:
         valid_data = load_data(run.config()["data"], split="test")
-    where = _device(device)
+    where = _device(config["device"])
+    speed = Speed.for_device(where, config.get("amp"), config.get("channels_last"))
     model.to(where)
+    if speed.channels_last:
+        model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, recipe)
     return Fit(
-        run, model, optimizer, recipe, seed, train_data, valid_data, where, [], None, 0, max_batches
-    )
+        run, model, optimizer, recipe, seed, train_data, valid_data, where, [], None, 0,
+        config["max_batches"], speed,
+    )  # fmt: skip
 
 
 def _as_trained(loaded: Any, config: Mapping[str, Any]) -> Any:
@@ -176,17 +187,13 @@ def resume_training(path: Path) -> Fit:
         options = api.options_for(**config["options"])
         model = _build(api.analyze(config["source"], options), int(config["seed"]))
         data = load_data(config["data"])
-        job = _job(
-            run, model, recipe, int(config["seed"]), data, config["device"], config["max_batches"]
-        )
+        job = _job(run, model, recipe, int(config["seed"]), data, config)
         _commit_start(job)
         return job
     model_path, _ = run.epoch_files(state["epoch"])
     model = _as_trained(api.load(model_path), config)
     data = load_data(config["data"])
-    job = _job(
-        run, model, recipe, int(config["seed"]), data, config["device"], config["max_batches"]
-    )
+    job = _job(run, model, recipe, int(config["seed"]), data, config)
     job.resume_from(state)
     for name, epoch in (("last", state["epoch"]), ("best", state["best_epoch"])):
         if epoch:

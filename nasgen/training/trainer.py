@@ -32,6 +32,7 @@ from nasgen.training.run import RunDir
 __all__ = [
     "EpochStats",
     "Fit",
+    "Speed",
     "derived_seed",
     "effective_augment",
     "evaluate",
@@ -80,6 +81,31 @@ def _loss(
     return criterion(out, y), out
 
 
+@dataclass(frozen=True, slots=True)
+class Speed:
+    """Mixed precision (bfloat16 autocast: no loss scaling needed) and the channels-last layout.
+
+    Both default to on for CUDA and off for the CPU (where they are allowed, for tests).
+    """
+
+    amp: bool = False
+    channels_last: bool = False
+
+    @staticmethod
+    def for_device(device: torch.device, amp: bool | None = None, cl: bool | None = None) -> Speed:
+        """The defaults of a device, with explicit choices kept."""
+        cuda = device.type == "cuda"
+        return Speed(cuda if amp is None else amp, cuda if cl is None else cl)
+
+    def inputs(self, x: Tensor) -> Tensor:
+        """A batch in the layout the model runs in."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def autocast(self, device: torch.device) -> Any:
+        """The autocast context of a forward pass."""
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+
 _UNFLIPPABLE = ("digits",)
 """Data sets a mirror image changes the class of (handwritten digits)."""
 
@@ -106,6 +132,7 @@ def train_epoch(
     device: torch.device,
     max_batches: int | None = None,
     on_batch: OnBatch | None = None,
+    speed: Speed = Speed(),
 ) -> tuple[float, float, int, float]:
     """One epoch of training: (mean loss, accuracy, images, seconds)."""
     torch.manual_seed(derived_seed(seed, "train", epoch))  # drop path, dropout
@@ -134,9 +161,10 @@ def train_epoch(
     ):
         if step >= steps:
             break
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x, y = speed.inputs(x.to(device, non_blocking=True)), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        loss, logits = _loss(model, model(x), y, recipe.label_smoothing)
+        with speed.autocast(device):
+            loss, logits = _loss(model, model(x), y, recipe.label_smoothing)
         loss.backward()  # type: ignore[no-untyped-call]
         if recipe.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
@@ -151,15 +179,16 @@ def train_epoch(
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, data: DataSet, batch_size: int, device: torch.device
+    model: nn.Module, data: DataSet, batch_size: int, device: torch.device, speed: Speed = Speed()
 ) -> tuple[float, float]:
     """(mean loss, accuracy) in eval mode, in data order."""
     model.eval()
     criterion = nn.CrossEntropyLoss(reduction="sum")
     total, correct = 0.0, 0
     for x, y in batches(data, batch_size, generator=None, augment=None):
-        x, y = x.to(device), y.to(device)
-        logits = model(x)
+        x, y = speed.inputs(x.to(device)), y.to(device)
+        with speed.autocast(device):
+            logits = model(x).float()
         total += float(criterion(logits, y))
         correct += int((logits.argmax(1) == y).sum())
     return total / max(len(data), 1), correct / max(len(data), 1)
@@ -215,6 +244,7 @@ class Fit:
     best_acc: float | None = None
     best_epoch: int = 0
     max_batches: int | None = None
+    speed: Speed = Speed()
 
     def resume_from(self, state: dict[str, Any]) -> None:
         """Restore the optimizer and counters of a committed epoch (the model is loaded)."""
@@ -231,11 +261,12 @@ def fit(
     for epoch in range(len(job.history), job.recipe.epochs):
         loss, acc, images, seconds = train_epoch(
             job.model, job.optimizer, job.train_data, job.recipe, epoch, job.seed,
-            device=job.device, max_batches=job.max_batches, on_batch=on_batch,
+            device=job.device, max_batches=job.max_batches, on_batch=on_batch, speed=job.speed,
         )  # fmt: skip
         valid: tuple[float | None, float | None] = (None, None)
         if job.valid_data is not None and len(job.valid_data):
-            valid = evaluate(job.model, job.valid_data, 2 * job.recipe.batch_size, job.device)
+            batch = 2 * job.recipe.batch_size
+            valid = evaluate(job.model, job.valid_data, batch, job.device, job.speed)
         drop = float(getattr(job.model, "drop_path_prob", 0.0)) * epoch / job.recipe.epochs
         stats = EpochStats(
             epoch + 1, learning_rate(job.recipe, epoch), drop, loss, acc, valid[0], valid[1],

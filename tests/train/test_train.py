@@ -150,3 +150,16 @@ def test_the_train_evaluator_in_a_search(tmp_path: Path) -> None:
     best = summary["best"]
     assert 0.0 <= best["reward"] <= 1.0 and best["cost"] > 0
     assert set(best["metrics"]) >= {"valid_acc", "train_loss", "params"}
+
+
+def test_mixed_precision_and_channels_last_paths_run(tmp_path: Path) -> None:
+    # CUDA's defaults, exercised on the CPU (bfloat16 autocast and NHWC exist there too).
+    job = start_training(
+        "nb201_example", "digits", tmp_path / "run", seed=0, recipe={"epochs": 1},
+        settings={"N": 1, "F": 4}, amp=True, channels_last=True, max_batches=3,
+    )  # fmt: skip
+    assert job.speed.amp and job.speed.channels_last
+    history = fit(job)
+    assert history[0]["train_loss"] == history[0]["train_loss"]  # finite, not NaN
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["amp"] is True and config["channels_last"] is True
