@@ -163,3 +163,15 @@ def test_mixed_precision_and_channels_last_paths_run(tmp_path: Path) -> None:
     assert history[0]["train_loss"] == history[0]["train_loss"]  # finite, not NaN
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["amp"] is True and config["channels_last"] is True
+
+
+def test_the_train_evaluator_is_deterministic_given_the_seed() -> None:
+    from nasgen.api import load_source
+    from nasgen.search.evaluators.train import TrainEvaluator
+
+    evaluator = TrainEvaluator("digits,epochs=1,max_batches=3,batch=32")
+    text = load_source("nb201_example").text
+    first, again, other = (evaluator.evaluate(text, s) for s in (4, 4, 5))
+    assert first.metrics == again.metrics
+    assert first.metrics != other.metrics
+    assert first.cost > 0 and first.error is None
