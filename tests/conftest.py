@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 
 
@@ -46,3 +49,13 @@ def one_op_genotype(convention: str, spelled: str, input_size: int) -> str:
         "network { N = 1  F = 8  stem_multiplier = 3  classes = 10"
         f"  input_size = {input_size} }}\n"
     )
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """Run the test under umask 022 (new files 0o644), restoring the umask after."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -16,15 +16,6 @@ from nasgen.errors import NasgenError
 from nasgen.files import atomic_path, check_output, output_kind, write_atomic
 
 
-@pytest.fixture
-def umask_022():
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
 def _mode(path: Path) -> int:
     return path.stat().st_mode & 0o7777
 

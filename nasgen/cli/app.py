@@ -27,6 +27,7 @@ from nasgen.errors import NasgenError
 __all__ = [
     "SEED_MAX",
     "SOURCE",
+    "DefaultRunGroup",
     "F",
     "check_output",
     "exit_on_signals",
@@ -119,6 +120,20 @@ class _Group(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         exit_on_signals()
         return super().main(*args, **kwargs)
+
+
+class DefaultRunGroup(click.Group):
+    """A group whose arguments, when they name none of its commands, go to its ``run`` command.
+
+    ``nasgen search SPACE ...`` is ``nasgen search run SPACE ...`` and ``nasgen train SOURCE``
+    is ``nasgen train run SOURCE``, while ``nasgen search report DIR`` stays a command.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Insert ``run`` before arguments that are no command of the group."""
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
 
 
 class SourceType(click.ParamType):  # type: ignore[type-arg]

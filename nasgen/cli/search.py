@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from nasgen.api import CompileOptions
-from nasgen.cli.app import SEED_MAX, main, user_errors
+from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, user_errors
 from nasgen.cli.space import SPACE
 from nasgen.errors import NasgenError
 from nasgen.search.config import Constraints, SearchConfig
@@ -37,16 +37,7 @@ def _strategy_help() -> str:
     return "\n".join(lines)
 
 
-class _SearchGroup(click.Group):
-    """``nasgen search SPACE ...`` runs; ``nasgen search report DIR`` reports."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
-
-
-@main.group(cls=_SearchGroup)
+@main.group(cls=DefaultRunGroup)
 def search() -> None:
     """Search a space: every proposal is .cell text, every result is in DIR/journal.sqlite.
 

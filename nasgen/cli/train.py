@@ -13,22 +13,13 @@ from typing import Any
 
 import click
 
-from nasgen.cli.app import SEED_MAX, SOURCE, main, user_errors
+from nasgen.cli.app import SEED_MAX, SOURCE, DefaultRunGroup, main, user_errors
 from nasgen.errors import NasgenError
 
 __all__ = ["train"]
 
 
-class _TrainGroup(click.Group):
-    """``nasgen train SOURCE ...`` runs; ``nasgen train report RUN`` reports."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
-
-
-@main.group(cls=_TrainGroup)
+@main.group(cls=DefaultRunGroup)
 def train() -> None:
     """Train a genotype (or a checkpoint) by its convention's recipe; resume; report.
 

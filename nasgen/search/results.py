@@ -15,6 +15,7 @@ from nasgen.dsl import parse_text
 from nasgen.dsl.foreign import export_darts, export_nb201
 from nasgen.errors import NasgenError
 from nasgen.files import write_atomic
+from nasgen.plotting import pyplot, save_png
 from nasgen.search.config import SearchConfig
 from nasgen.search.journal import TrialRow
 from nasgen.space import load_space
@@ -158,25 +159,11 @@ def anytime_curve(rows: Sequence[TrialRow]) -> list[tuple[int, float]]:
 
 def plot_curve(curve: Sequence[tuple[int, float]], metric: str, title: str, path: Path) -> Path:
     """The anytime curve as a PNG (matplotlib, the ``plot`` extra)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise NasgenError(
-            "E860", "plotting needs matplotlib", hint='pip install "nasgen[plot]"'
-        ) from None
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = pyplot().subplots(figsize=(6, 4), dpi=100)
     ax.step([c[0] for c in curve], [c[1] for c in curve], where="post")
     ax.set_xlabel("architectures evaluated")
     ax.set_ylabel(f"best {metric} so far")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.plot.png")
-    fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
-    write_atomic(path, tmp.read_bytes())
-    tmp.unlink()
-    return path
+    return save_png(fig, path)

@@ -1,6 +1,6 @@
 """Training curves as a PNG (matplotlib, the ``plot`` extra).
 
-Pipeline stage: training (report). Imports ``nasgen.files`` and, when called, matplotlib.
+Pipeline stage: training (report). Imports ``nasgen.plotting``.
 """
 
 from __future__ import annotations
@@ -9,23 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nasgen.errors import NasgenError
-from nasgen.files import write_atomic
+from nasgen.plotting import pyplot, save_png
 
 __all__ = ["plot_history"]
 
 
 def plot_history(history: Sequence[dict[str, Any]], path: Path, title: str) -> Path:
     """Loss (left) and accuracy (right) per epoch, training and validation."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise NasgenError(
-            "E860", "plotting needs matplotlib", hint='pip install "nasgen[plot]"'
-        ) from None
+    plt = pyplot()
     epochs = [row["epoch"] for row in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
     left.plot(epochs, [row["train_loss"] for row in history], label="train")
@@ -42,9 +33,4 @@ def plot_history(history: Sequence[dict[str, Any]], path: Path, title: str) -> P
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.plot.png")
-    fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
-    write_atomic(path, tmp.read_bytes())
-    tmp.unlink()
-    return path
+    return save_png(fig, path)
