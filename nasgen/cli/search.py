@@ -71,8 +71,7 @@ def _run(journal: Journal, config: SearchConfig, quiet: bool) -> Progress:
     space = _space_of(config)
     options = CompileOptions(variant=config.variant)
     evaluator = make_evaluator(config.evaluator, options)
-    sizes = [d.size for d in space.decisions()]
-    strategy = make_strategy(config.strategy, sizes, config.seed, config.params)
+    strategy = make_strategy(config.strategy, space.decisions(), config.seed, config.params)
     executor = (
         ProcessExecutor(config.evaluator, options, config.workers)
         if config.workers > 1

@@ -19,10 +19,17 @@ from nasgen.search.journal import JOURNAL_NAME
 _CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
 
 
-def _search(table: Path, out: Path) -> list[str]:
+STRATEGIES = {
+    "random": [],
+    "rea": ["--param", "population=20", "--param", "sample=5"],
+}
+
+
+def _search(table: Path, out: Path, strategy: str = "random") -> list[str]:
     return [
         *_CLI, "search", "nb201", "--evaluator", f"table:{table}", "--metric", "valid",
         "--budget", "1000", "--seed", "7", "--max-params", "900000", "-o", str(out),
+        "--strategy", strategy, *STRATEGIES[strategy],
     ]  # fmt: skip
 
 
@@ -40,10 +47,11 @@ def _trials(journal: Path) -> int:
 
 
 @pytest.mark.slow
-def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str) -> None:
     table = synthetic_table(tmp_path / "t.csv", seed=3)
     reference = tmp_path / "reference"
-    subprocess.run(_search(table, reference), check=True, capture_output=True)
+    subprocess.run(_search(table, reference, strategy), check=True, capture_output=True)
     total = len(content_rows(reference))
     killed = tmp_path / "killed"
     journal = killed / JOURNAL_NAME
@@ -56,7 +64,7 @@ def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path) -> None:
         cmd = (
             [*_CLI, "search", "--resume", str(killed)]
             if journal.exists()
-            else _search(table, killed)
+            else _search(table, killed, strategy)
         )
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60

@@ -13,8 +13,16 @@ from typing import Any
 
 from nasgen.errors import NasgenError, did_you_mean
 from nasgen.search.base import Strategy
+from nasgen.space import Decision
 
-__all__ = ["STRATEGIES", "Param", "StrategyInfo", "make_strategy", "parse_params"]
+__all__ = [
+    "STRATEGIES",
+    "Param",
+    "StrategyInfo",
+    "decision_kind",
+    "make_strategy",
+    "parse_params",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,7 @@ class StrategyInfo:
     cls: str
     params: tuple[Param, ...]
     doc: str
+    wants_kinds: bool = False  # told which decisions are inputs (wiring) and which ops
 
 
 STRATEGIES: dict[str, StrategyInfo] = {
@@ -45,6 +54,19 @@ STRATEGIES: dict[str, StrategyInfo] = {
         "RandomSearch",
         (),
         "uniform samples of the space (the baseline of Zoph et al. 2018 and Li & Talwalkar 2019)",
+    ),
+    "rea": StrategyInfo(
+        "rea",
+        "nasgen.search.strategies.evolution",
+        "RegularizedEvolution",
+        (
+            Param("population", int, 100, "population size P (NB-201's baseline: 10)"),
+            Param("sample", int, 25, "tournament size S (NB-201's baseline: 3)"),
+            Param("with_replacement", bool, True, "draw the tournament with replacement"),
+            Param("identity", float, 0.05, "probability that a mutation changes nothing"),
+        ),
+        "regularized (aging) evolution, Real et al. 2019: tournament, mutate, drop the oldest",
+        wants_kinds=True,
     ),
 }
 
@@ -86,11 +108,19 @@ def _info(strategy: str) -> StrategyInfo:
     return STRATEGIES[strategy]
 
 
+def decision_kind(name: str) -> str:
+    """``input`` for a wiring decision (an input or a skip), ``op`` for an op or a combine."""
+    last = name.rsplit(".", 1)[-1]
+    return "input" if last.startswith(("input", "skip")) else "op"
+
+
 def make_strategy(
-    strategy: str, sizes: Sequence[int], seed: int, params: Mapping[str, Any]
+    strategy: str, decisions: Sequence[Decision], seed: int, params: Mapping[str, Any]
 ) -> Strategy:
-    """A fresh strategy over choice vectors with these decision ``sizes``."""
+    """A fresh strategy over the choice vectors of a space with these ``decisions``."""
     info = _info(strategy)
     cls = getattr(importlib.import_module(info.module), info.cls)
-    made: Strategy = cls(tuple(sizes), seed, **dict(params))
+    sizes = tuple(d.size for d in decisions)
+    extra = {"kinds": tuple(decision_kind(d.name) for d in decisions)} if info.wants_kinds else {}
+    made: Strategy = cls(sizes, seed, **dict(params), **extra)
     return made
