@@ -12,8 +12,9 @@ Rows:
   - journal: trials written per second (proposal, result and tell: three transactions each);
   - resume: seconds to reopen a journal of N trials and rebuild the loop's state;
   - NB-201's protocol on table:nb201 (reward cifar10_valid; reported: the chosen cell's test
-    accuracy on CIFAR-10, CIFAR-100 and ImageNet16-120) for random search and regularized
-    evolution (P=10, S=3 and P=30, S=10) over S seeds at 100 evaluations: mean and std.
+    accuracy on CIFAR-10, CIFAR-100 and ImageNet16-120) for random search, regularized
+    evolution (P=10, S=3 and P=30, S=10) and REINFORCE (per-decision logits, lr 0.01 and 0.5)
+    over S seeds at 100 evaluations: mean and std.
 """
 
 from __future__ import annotations
@@ -180,6 +181,8 @@ def main() -> None:
         ("random", {}),
         ("rea", {"population": 10, "sample": 3}),
         ("rea", {"population": 30, "sample": 10}),
+        ("reinforce", {"lr": 0.01}),
+        ("reinforce", {"lr": 0.5}),
     ]
     out["nb201_protocol"] = rows_ = [strategy_seeds(s, p, n_seeds, 100, table) for s, p in runs]
     print(

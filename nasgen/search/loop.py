@@ -77,6 +77,12 @@ class Search:
         for row in self.rows:
             self._count(row)
             self.progress.started += row.status in ("done", "failed")
+        # The idle count (proposals in a row that were duplicates or rejected) decides when a
+        # search gives up, so a resumed search recounts it from the journal's tail.
+        for row in reversed(self.rows):
+            if row.status not in ("duplicate", "rejected"):
+                break
+            self.progress.idle += 1
         last = journal.last_state()
         self.asked, self.told = (last[0], last[1]) if last else (0, 0)
         if last is not None:

@@ -9,7 +9,13 @@ import random
 from pathlib import Path
 
 from nasgen.dsl.foreign import export_nb201
+from nasgen.search.config import SearchConfig
+from nasgen.search.evaluators.table import TableEvaluator
+from nasgen.search.executors import InlineExecutor
 from nasgen.search.journal import TIMING_COLUMNS, Journal
+from nasgen.search.loop import Search
+from nasgen.search.results import ranked
+from nasgen.search.strategies import make_strategy
 from nasgen.space import load_space
 
 
@@ -41,3 +47,33 @@ def content_rows(directory: Path) -> list[tuple[object, ...]]:
     rows = [tuple(r[i] for i in keep) for r in journal.rows()]
     journal.close()
     return rows
+
+
+def additive_table(path: Path) -> Path:
+    """NB-201 cells scored by a sum of per-edge op scores plus noise: the optimum is known."""
+    space = load_space("nb201")
+    rng = random.Random(42)
+    weights = [[rng.uniform(0, 10) for _ in range(5)] for _ in range(6)]
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["arch", "score"])
+        for vector in itertools.product(range(5), repeat=6):
+            score = sum(w[v] for w, v in zip(weights, vector, strict=True))
+            writer.writerow([export_nb201(space.decode(vector)), f"{score + rng.gauss(0, 1):.4f}"])
+    return path
+
+
+def best_reward(
+    strategy: str, params: dict[str, object], seed: int, table: TableEvaluator, tmp: Path
+) -> float:
+    space = load_space("nb201")
+    text = (Path(__file__).parents[2] / "genotypes" / "spaces" / "nb201.cell").read_text()
+    config = SearchConfig(text, "nb201", strategy, "table:x", "score", seed, 60, params=params)
+    journal = Journal.create(tmp / f"{strategy}{seed}", config.to_json())
+    strategy_ = make_strategy(strategy, space.decisions(), seed, params)
+    search = Search(journal, config, space, strategy_, InlineExecutor(table))
+    search.run()
+    best = ranked(search.rows, 1)[0].reward
+    journal.close()
+    assert best is not None
+    return best

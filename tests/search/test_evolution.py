@@ -3,25 +3,16 @@ statistically sound win over random search on a table whose optimum is known."""
 
 from __future__ import annotations
 
-import csv
-import itertools
 import random
 import statistics
 from pathlib import Path
 
 import pytest
+from search_helpers import additive_table, best_reward
 
-from nasgen.dsl.foreign import export_nb201
 from nasgen.search.base import Proposal, Told
-from nasgen.search.config import SearchConfig
 from nasgen.search.evaluators.table import TableEvaluator
-from nasgen.search.executors import InlineExecutor
-from nasgen.search.journal import Journal
-from nasgen.search.loop import Search
-from nasgen.search.results import ranked
-from nasgen.search.strategies import make_strategy
 from nasgen.search.strategies.evolution import RegularizedEvolution
-from nasgen.space import load_space
 
 
 def _told(choices: tuple[int, ...], reward: float | None) -> Told:
@@ -71,43 +62,13 @@ def test_a_restored_state_proposes_the_same_future() -> None:
     assert [a.ask() for _ in range(20)] == [b.ask() for _ in range(20)]
 
 
-def _additive_table(path: Path) -> Path:
-    """NB-201 cells scored by a sum of per-edge op scores plus noise: the optimum is known."""
-    space = load_space("nb201")
-    rng = random.Random(42)
-    weights = [[rng.uniform(0, 10) for _ in range(5)] for _ in range(6)]
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["arch", "score"])
-        for vector in itertools.product(range(5), repeat=6):
-            score = sum(w[v] for w, v in zip(weights, vector, strict=True))
-            writer.writerow([export_nb201(space.decode(vector)), f"{score + rng.gauss(0, 1):.4f}"])
-    return path
-
-
-def _best(
-    strategy: str, params: dict[str, object], seed: int, table: TableEvaluator, tmp: Path
-) -> float:
-    space = load_space("nb201")
-    text = (Path(__file__).parents[2] / "genotypes" / "spaces" / "nb201.cell").read_text()
-    config = SearchConfig(text, "nb201", strategy, "table:x", "score", seed, 60, params=params)
-    journal = Journal.create(tmp / f"{strategy}{seed}", config.to_json())
-    strategy_ = make_strategy(strategy, space.decisions(), seed, params)
-    search = Search(journal, config, space, strategy_, InlineExecutor(table))
-    search.run()
-    best = ranked(search.rows, 1)[0].reward
-    journal.close()
-    assert best is not None
-    return best
-
-
 @pytest.mark.slow
 def test_evolution_beats_random_search_over_many_seeds(tmp_path: Path) -> None:
-    table = TableEvaluator(str(_additive_table(tmp_path / "additive.csv")))
+    table = TableEvaluator(str(additive_table(tmp_path / "additive.csv")))
     seeds = range(24)
-    rea = [_best("rea", {"population": 10, "sample": 3, "with_replacement": True, "identity": 0.05},
-                 s, table, tmp_path) for s in seeds]  # fmt: skip
-    rnd = [_best("random", {}, s, table, tmp_path) for s in seeds]
+    params = {"population": 10, "sample": 3, "with_replacement": True, "identity": 0.05}
+    rea = [best_reward("rea", params, s, table, tmp_path) for s in seeds]
+    rnd = [best_reward("random", {}, s, table, tmp_path) for s in seeds]
     diff = [a - b for a, b in zip(rea, rnd, strict=True)]
     mean, sd = statistics.mean(diff), statistics.stdev(diff)
     t = mean / (sd / len(diff) ** 0.5)  # paired t statistic over 24 seeds

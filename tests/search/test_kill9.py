@@ -20,15 +20,17 @@ _CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
 
 
 STRATEGIES = {
-    "random": [],
-    "rea": ["--param", "population=20", "--param", "sample=5"],
+    "random": ["--budget", "1000"],
+    "rea": ["--budget", "1000", "--param", "population=20", "--param", "sample=5"],
+    # a learning strategy converges and then proposes duplicates: a smaller budget, a slow lr
+    "reinforce": ["--budget", "300", "--param", "lr=0.01"],
 }
 
 
 def _search(table: Path, out: Path, strategy: str = "random") -> list[str]:
     return [
         *_CLI, "search", "nb201", "--evaluator", f"table:{table}", "--metric", "valid",
-        "--budget", "1000", "--seed", "7", "--max-params", "900000", "-o", str(out),
+        "--seed", "7", "--max-params", "900000", "-o", str(out),
         "--strategy", strategy, *STRATEGIES[strategy],
     ]  # fmt: skip
 

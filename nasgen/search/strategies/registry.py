@@ -68,6 +68,18 @@ STRATEGIES: dict[str, StrategyInfo] = {
         "regularized (aging) evolution, Real et al. 2019: tournament, mutate, drop the oldest",
         wants_kinds=True,
     ),
+    "reinforce": StrategyInfo(
+        "reinforce",
+        "nasgen.search.strategies.reinforce",
+        "Reinforce",
+        (
+            Param("lr", float, 0.01, "Adam learning rate (NATS-Bench; NB-201's 0.5 stalls)"),
+            Param("baseline_decay", float, 0.9, "decay of the moving-average baseline"),
+            Param("entropy", float, 0.0, "weight of the entropy bonus"),
+            Param("controller", str, "logits", "logits: NB-201's per-decision softmax"),
+        ),
+        "REINFORCE with a moving-average baseline (Williams 1992; NB-201's baseline)",
+    ),
 }
 
 
