@@ -83,6 +83,13 @@ def _train_cmd(out: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _committed(run: Path) -> int:
+    try:
+        return int(json.loads((run / "state.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
 def _weights(path: Path) -> dict[str, torch.Tensor]:
     return nasgen.load(path).state_dict()
 
@@ -92,20 +99,25 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_path: Path) -
     reference = tmp_path / "reference"
     start = time.monotonic()
     subprocess.run(_train_cmd(reference), check=True, capture_output=True)
-    duration = time.monotonic() - start  # the moments below scale with this machine's speed
+    epoch_seconds = (time.monotonic() - start) / 8  # an upper bound: it includes the start-up
     killed = tmp_path / "killed"
     rng = random.Random(5)
     kills = 0
-    for _ in range(3):
+    # Three moments chosen by progress (the committed epoch), then a random point inside the
+    # next epoch, so the kills land mid-epoch however fast the machine is.
+    for target in sorted(rng.sample(range(0, 6), 3)):
         started = (killed / "config.json").exists()
         cmd = [*_CLI, "train", "--resume", str(killed), "-q"] if started else _train_cmd(killed)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.35, 0.8) * duration)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and _committed(killed) < target and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.5) * epoch_seconds)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
-    assert kills >= 2  # killed while running: mid-epoch, before the run's end
+    assert kills == 3  # each while the run was going
     subprocess.run([*_CLI, "train", "--resume", str(killed), "-q"], check=True, capture_output=True)
     a, b = _weights(reference / "last.safetensors"), _weights(killed / "last.safetensors")
     assert a.keys() == b.keys()
