@@ -111,7 +111,15 @@ class Journal:
         self.directory = directory
         self.path = directory / JOURNAL_NAME
         self._conn = conn
-        self.config: dict[str, Any] = json.loads(self._meta("config"))
+        try:
+            config = json.loads(self._meta("config"))
+        except ValueError as err:
+            raise NasgenError(
+                "E842", f"{self.path}: the stored configuration is broken ({err})"
+            ) from None
+        if not isinstance(config, dict):
+            raise NasgenError("E842", f"{self.path}: the stored configuration is not an object")
+        self.config: dict[str, Any] = config
 
     @classmethod
     def create(cls, directory: Path, config: Mapping[str, Any]) -> Journal:

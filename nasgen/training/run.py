@@ -40,9 +40,9 @@ class RunDir:
         self.path = path
         self.checkpoints = path / "checkpoints"
 
-    @classmethod
-    def create(cls, path: Path, config: dict[str, Any]) -> RunDir:
-        """A new run in ``path``, which must be new or empty."""
+    @staticmethod
+    def check_new(path: Path) -> None:
+        """Refuse a ``path`` that holds a run or anything else (nothing is overwritten)."""
         if (path / "config.json").exists():
             raise NasgenError(
                 "E920",
@@ -53,9 +53,19 @@ class RunDir:
             raise NasgenError(
                 "E920", f"{path} is not an empty folder; a run writes only into a new one"
             )
+
+    @classmethod
+    def create(cls, path: Path, config: dict[str, Any]) -> RunDir:
+        """A new run in ``path``, which must be new or empty.
+
+        ``config.json`` is written first, so a run killed at any later moment is a run that
+        ``--resume`` can continue (it rebuilds epoch 0 from the seed if that was not saved).
+        """
+        cls.check_new(path)
         run = cls(path)
-        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
         write_atomic(path / "config.json", json.dumps({"kind": RUN_KIND, **config}, indent=2))
+        run.checkpoints.mkdir(exist_ok=True)
         return run
 
     @classmethod
@@ -69,19 +79,35 @@ class RunDir:
             raise NasgenError("E921", f"{path}/config.json: not readable ({err})") from None
         if not isinstance(config, dict) or config.get("kind") != RUN_KIND:
             raise NasgenError("E921", f"{path}/config.json: not a nasgen training run")
-        return cls(path)
+        run = cls(path)
+        run.checkpoints.mkdir(exist_ok=True)  # killed between config.json and this folder
+        return run
 
     def config(self) -> dict[str, Any]:
         """The run's configuration."""
-        data: dict[str, Any] = json.loads((self.path / "config.json").read_text("utf-8"))
+        data = self._read("config.json")
+        if data is None:
+            raise NasgenError("E921", f"{self.path}: no training run here (no config.json)")
         return data
 
     def state(self) -> dict[str, Any] | None:
         """The last complete epoch's state, or None before the first."""
+        data = self._read("state.json")
+        if data is not None and not (
+            isinstance(data.get("epoch"), int) and isinstance(data.get("history"), list)
+        ):
+            raise NasgenError("E921", f"{self.path}/state.json: not a training state")
+        return data
+
+    def _read(self, name: str) -> dict[str, Any] | None:
         try:
-            data: dict[str, Any] = json.loads((self.path / "state.json").read_text("utf-8"))
+            data = json.loads((self.path / name).read_text("utf-8"))
         except FileNotFoundError:
             return None
+        except (OSError, ValueError) as err:
+            raise NasgenError("E921", f"{self.path / name}: not readable ({err})") from None
+        if not isinstance(data, dict):
+            raise NasgenError("E921", f"{self.path / name}: not a JSON object")
         return data
 
     def epoch_files(self, epoch: int) -> tuple[Path, Path]:

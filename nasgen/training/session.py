@@ -85,6 +85,7 @@ def start_training(
     ``amp`` (bfloat16 autocast) and ``channels_last`` default to on for CUDA, off on the CPU.
     """
     seed = api.check_seed(seed) or 0
+    RunDir.check_new(out)  # before any data is read or any network built
     data = load_data(data_spec)
     model = _model_for(source, data, seed, settings or {})
     chosen = _recipe(model, recipe or {})
@@ -175,12 +176,24 @@ def _as_trained(loaded: Any, config: Mapping[str, Any]) -> Any:
     return model
 
 
+_CONFIG_KEYS = ("recipe", "source", "options", "data", "seed", "device", "max_batches")
+
+
 def resume_training(path: Path) -> Fit:
     """The run in ``path`` at its last complete epoch, ready to go on."""
     run = RunDir.open(path)
     config = run.config()
     state = run.state()
-    recipe = Recipe(**config["recipe"])
+    missing = [k for k in _CONFIG_KEYS if k not in config]
+    try:
+        if missing:
+            raise KeyError(", ".join(missing))
+        recipe = Recipe(**config["recipe"])
+        recipe.check()
+    except (KeyError, TypeError) as err:
+        raise NasgenError(
+            "E921", f"{path}/config.json: not a nasgen training run ({err})"
+        ) from None
     if state is None:  # killed while starting: the initial weights follow from the seed
         if config.get("from_checkpoint"):
             raise NasgenError("E921", f"{path}: killed before its start was saved; start it again")

@@ -203,3 +203,18 @@ def test_a_proxy_search_says_which_proxy_guided_it(tmp_path: Path) -> None:
     rows = list(Journal.open(tmp_path / "p").trials())
     assert all(r.reward == r.params and r.metrics["macs"] == r.macs for r in rows)
     assert summary["best"]["reward"] == max(r.params or 0 for r in rows)
+
+
+def test_a_journal_with_a_broken_configuration_is_a_clear_error(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert (
+        run_cli("search", "nb201", "--evaluator", "table:nb201", "--budget", "2", "-o", str(run))[0]
+        == 0
+    )
+    conn = sqlite3.connect(run / "journal.sqlite")
+    conn.execute("UPDATE meta SET value = '{broken' WHERE key = 'config'")
+    conn.commit()
+    conn.close()
+    for args in (("search", "--resume", str(run)), ("search", "report", str(run))):
+        code, out = run_cli(*args)
+        assert code == 1 and "E842" in out and "configuration is broken" in out

@@ -187,3 +187,29 @@ def test_the_train_evaluator_is_deterministic_given_the_seed() -> None:
     assert first.metrics == again.metrics
     assert first.metrics != other.metrics
     assert first.cost > 0 and first.error is None
+
+
+def test_broken_run_files_are_clear_errors_and_a_bare_config_resumes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, out = _run(
+        "train", "nb201_example", "--N", "1", "--F", "4", "--epochs", "1", "--max-batches", "2",
+        "-q", "-o", str(run),
+    )  # fmt: skip
+    assert code == 0, out
+    state = (run / "state.json").read_text()
+    (run / "state.json").write_text(state[:-5])
+    for args in (("train", "--resume", str(run)), ("train", "report", str(run))):
+        code, out = _run(*args)
+        assert code == 1 and "E921" in out and "state.json" in out
+    # Killed after config.json and before anything else: the run restarts from its seed.
+    (run / "state.json").unlink()
+    for old in (run / "checkpoints").iterdir():
+        old.unlink()
+    (run / "checkpoints").rmdir()
+    code, out = _run("train", "--resume", str(run), "-q")
+    assert code == 0, out
+    config = json.loads((run / "config.json").read_text())
+    config["recipe"]["bogus"] = 1
+    (run / "config.json").write_text(json.dumps(config))
+    code, out = _run("train", "--resume", str(run))
+    assert code == 1 and "E921" in out and "config.json" in out
