@@ -276,16 +276,6 @@ class Journal:
                 json.loads(r[9]) if r[9] else {}, r[10], r[11], r[12], r[13],
             )  # fmt: skip
 
-    def trial(self, number: int) -> TrialRow:
-        """One trial by number."""
-        for row in self.trials_from(number, number + 1):
-            return row
-        raise NasgenError("E843", f"{self.path}: no trial {number}")
-
-    def trials_from(self, start: int, stop: int) -> list[TrialRow]:
-        """Trials ``start <= trial < stop``."""
-        return [t for t in self.trials() if start <= t.trial < stop]
-
     def rows(self) -> list[tuple[Any, ...]]:
         """Every trial row as stored, for comparing two journals."""
         return list(self._conn.execute("SELECT * FROM trials ORDER BY trial"))

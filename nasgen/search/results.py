@@ -7,6 +7,7 @@ plot imports matplotlib (the ``plot`` extra) when asked for.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from nasgen.files import write_atomic
 from nasgen.plotting import pyplot, save_png
 from nasgen.search.config import SearchConfig
 from nasgen.search.journal import TrialRow
-from nasgen.space import load_space
+from nasgen.space import SearchSpace, load_space
 
 __all__ = [
     "anytime_curve",
@@ -75,6 +76,11 @@ def write_best(directory: Path, config: SearchConfig, rows: Sequence[TrialRow]) 
     return paths
 
 
+@functools.cache
+def _enas_micro() -> SearchSpace:
+    return load_space("enas_micro")  # read once: a report encodes every trial
+
+
 def foreign_encodings(text: str) -> dict[str, str]:
     """The architecture in the foreign formats that can hold it.
 
@@ -90,7 +96,7 @@ def foreign_encodings(text: str) -> dict[str, str]:
         with contextlib.suppress(NasgenError):
             out[name] = export(module)
     if preset == "enas":
-        enas = load_space("enas_micro")
+        enas = _enas_micro()
         with contextlib.suppress(NasgenError):
             out["enas_fixed_arc"] = enas.fixed_arc(enas.encode(module))
     return out

@@ -198,15 +198,6 @@ def test_an_unreadable_checkpoint_says_cannot_read(
     assert "cannot read: Permission denied" in str(err)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files of mode 000")
-def test_a_mode_000_checkpoint_says_cannot_read(saved: Path, tmp_path: Path) -> None:
-    path = tmp_path / "locked.safetensors"
-    path.write_bytes(saved.read_bytes())
-    path.chmod(0)
-    err = _load_error(path)
-    assert err.code == "E503" and "cannot read" in str(err)
-
-
 def test_missing_directory_and_truncated_checkpoints_are_e503(saved: Path, tmp_path: Path) -> None:
     assert "no such checkpoint" in str(_load_error(tmp_path / "missing.safetensors"))
     assert "is a directory" in str(_load_error(tmp_path))
