@@ -6,9 +6,10 @@ random search on the NB-201 12-epoch table over many seeds.
     python bench/bench_search.py --json out.json
 
 Rows:
-  - proposals/s per bundled space: sample -> decode -> print -> resolve, lower, validate, cost
-    (``analyze_module``, as the search loop does) -> hash, in this process, with torch never
-    imported (checked);
+  - proposals/s per bundled space: sample -> decode -> print -> resolve, validate and cost
+    (``cost_module``, each distinct cell body lowered once, as the search loop does) -> hash;
+    beside it validated IR + cost alone, and the whole-graph lower + validate on the same
+    samples with their ratio; in this process, with torch never imported (checked);
   - journal: trials written per second (proposal, result and tell: three transactions each);
   - resume: seconds to reopen a journal of N trials and rebuild the loop's state;
   - NB-201's protocol on table:nb201 (reward cifar10_valid; reported: the chosen cell's test
@@ -28,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nasgen.api import analyze_module
+from nasgen.api import analyze_module, cost_module
 from nasgen.dsl.printer import print_module
 from nasgen.review import architecture_hash
 from nasgen.search.base import Evaluation, Proposal
@@ -43,17 +44,50 @@ from nasgen.space import load_space, space_names
 
 
 def proposals_per_second(name: str, n: int) -> dict[str, float]:
+    """The search loop's per-proposal work, and the full lowering beside it on the same samples.
+
+    ``per_second``: decode -> canonical text -> resolve -> static cost (``cost_module``: the
+    proposal validated, each distinct cell body lowered once) -> ``nasgen hash``, as
+    ``Search._propose`` does. ``ir_per_second``: resolve + static cost alone (validated IR and
+    cost, issue 12's target). ``full_per_second``: the same samples through the whole-graph
+    ``analyze_module`` (lower + validate), the path before the static one.
+    """
     space = load_space(name)
     rng = random.Random(0)
     vectors = [space.sample(rng) for _ in range(n)]
-    start = time.perf_counter()
-    for vector in vectors:
-        module = space.decode(vector)
-        print_module(module)  # the text the journal stores
-        result = analyze_module(module)
-        architecture_hash(result.arch)
-    seconds = time.perf_counter() - start
-    return {"space": name, "proposals": n, "per_second": n / seconds, "ms_each": 1000 * seconds / n}
+    for vector in vectors[: n // 5]:  # warm the op memo as a running search has
+        cost_module(space.decode(vector))
+    modules = [space.decode(v) for v in vectors]
+
+    def loop_path() -> None:
+        for vector in vectors:
+            module = space.decode(vector)
+            print_module(module)  # the text the journal stores
+            arch, _ = cost_module(module)
+            architecture_hash(arch)
+
+    def ir_path() -> None:
+        for module in modules:
+            cost_module(module)
+
+    def full_path() -> None:
+        for module in modules:
+            analyze_module(module)
+
+    seconds = {}
+    for label, run in (("loop", loop_path), ("ir", ir_path), ("full", full_path)):
+        start = time.perf_counter()
+        run()
+        seconds[label] = time.perf_counter() - start
+    return {
+        "space": name,
+        "proposals": n,
+        "per_second": n / seconds["loop"],
+        "ms_each": 1000 * seconds["loop"] / n,
+        "ir_per_second": n / seconds["ir"],
+        "full_per_second": n / seconds["full"],
+        "speedup": seconds["full"] / seconds["ir"],
+    }
 
 
 def _config(
@@ -159,9 +193,15 @@ def main() -> None:
     ]
     out["proposals"] = rows
     out["torch_imported"] = "torch" in sys.modules
-    print(f"{'space':<12} {'proposals/s':>12} {'ms each':>9}")
+    print(
+        f"{'space':<12} {'proposals/s':>12} {'ms each':>9} {'IR+cost/s':>10} "
+        f"{'full graph/s':>13} {'ratio':>6}"
+    )
     for r in rows:
-        print(f"{r['space']:<12} {r['per_second']:>12.0f} {r['ms_each']:>9.2f}")
+        print(
+            f"{r['space']:<12} {r['per_second']:>12.0f} {r['ms_each']:>9.2f} "
+            f"{r['ir_per_second']:>10.0f} {r['full_per_second']:>13.0f} {r['speedup']:>6.1f}"
+        )
     writes = journal_writes(300 if args.quick else 2000)
     out["journal"] = writes
     print(f"torch imported: {out['torch_imported']}")

@@ -43,6 +43,7 @@ from nasgen.ir.memory import (
     parse_memory_size,
     weight_bytes,
 )
+from nasgen.ir.static_cost import static_cost
 from nasgen.passes import Optimized, optimize
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "check_memory",
     "check_seed",
     "compile",
+    "cost_module",
     "inference_module",
     "load",
     "load_source",
@@ -143,6 +145,20 @@ def analyze_module(
     report = validate(graph)
     source = text or SourceText("<generated>", print_module(module))
     return Analysis(source, module, arch, graph, report)
+
+
+def cost_module(
+    module: Module, options: CompileOptions | None = None
+) -> tuple[Architecture, CostReport]:
+    """Resolve, validate and cost a module built in memory, without building its IR graph.
+
+    The search loop's path (a proposal's verdict and cost, thousands a second): the same report
+    and the same errors as ``analyze_module`` (``nasgen.ir.static_cost`` lowers each distinct
+    cell body once; on any doubt the full lowering runs and raises its located error).
+    """
+    arch = resolve(module, options)
+    report = static_cost(arch)
+    return arch, report if report is not None else validate(lower(arch))
 
 
 def check_seed(seed: object) -> int | None:

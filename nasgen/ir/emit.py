@@ -7,12 +7,32 @@ Pipeline stage: IR (lowering helper). Imports ``nasgen.errors``, ``nasgen.ops`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from nasgen.errors import IRValidationError, SourceSpan
-from nasgen.ir.graph import IRGraph, IRNode
+from nasgen.ir.graph import IRNode
 from nasgen.ops import OPS, Attrs, ShapeError
 
-__all__ = ["Emitter", "Place"]
+__all__ = ["Emitter", "NetworkSink", "NodeSink", "Place"]
+
+
+class NodeSink(Protocol):
+    """Where emitted nodes go: an ``IRGraph``, or the static cost path's ledger."""
+
+    def node(self, node_id: str) -> IRNode:
+        """The node with this id."""
+        ...
+
+    def add(self, node: IRNode) -> IRNode:
+        """Add a node whose inputs are already there."""
+        ...
+
+
+class NetworkSink(NodeSink, Protocol):
+    """A sink that also names the network's outputs (what lowering a whole network fills)."""
+
+    output: str
+    aux_output: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +49,7 @@ class Place:
 class Emitter:
     """Adds nodes to a graph, inferring shapes and checking them."""
 
-    def __init__(self, graph: IRGraph) -> None:
+    def __init__(self, graph: NodeSink) -> None:
         """Emit into ``graph``."""
         self.graph = graph
 

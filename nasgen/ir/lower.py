@@ -15,30 +15,39 @@ with TF's ``skip_reduction_layer_input`` quirk reproduced exactly.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Generic, TypeVar
 
 from nasgen.dsl.resolve import Architecture
 from nasgen.errors import IRValidationError
-from nasgen.ir.emit import Emitter, Place
+from nasgen.ir.emit import Emitter, NetworkSink, Place
 from nasgen.ir.graph import IRGraph
 from nasgen.ir.lower_cell import CellUse, lower_cell
 from nasgen.ops import Attrs
 from nasgen.ops.network import AUX_STYLES
 
-__all__ = ["lower"]
+__all__ = ["Stacker", "lower"]
+
+S = TypeVar("S", bound=NetworkSink)
 
 
-class _Stacker:
-    """Walks the network layout, keeping TF's ``cell_outputs`` history."""
+class Stacker(Generic[S]):
+    """Walks the network layout, keeping TF's ``cell_outputs`` history, emitting into a sink.
 
-    def __init__(self, arch: Architecture) -> None:
+    ``lower`` fills an ``IRGraph``; the static cost path (``nasgen.ir.static_cost``) fills a
+    ledger and overrides ``cell`` to lower each distinct cell instance once.
+    """
+
+    def __init__(self, arch: Architecture, graph: S) -> None:
+        """Walk ``arch`` into ``graph``."""
         self.arch = arch
         self.spec = arch.network
-        self.graph = IRGraph(arch)
-        self.em = Emitter(self.graph)
+        self.graph = graph
+        self.em = Emitter(graph)
         self.history: list[str | None] = []
         self.index = 0
 
     def filters(self, scale: Fraction) -> int:
+        """F scaled for a stage (E311 below one filter)."""
         width = int(self.spec.num_filters * scale)
         if width < 1:
             raise IRValidationError(
@@ -52,6 +61,7 @@ class _Stacker:
     def cell(
         self, name: str, prefix: str, stage: str, stride: int, scale: Fraction, h_prev: str | None
     ) -> str:
+        """Emit one cell instance reading the history's last output (and ``h_prev``)."""
         h = self.history[-1]
         assert h is not None
         use = CellUse(self.arch.cells[name], prefix, stage, stride, self.filters(scale), h_prev, h)
@@ -60,10 +70,12 @@ class _Stacker:
         return out
 
     def conv(self, node_id: str, src: str, place: Place, **attrs: int | bool | str) -> str:
+        """Emit a conv_bn of the stem."""
         full = Attrs.of({"stride": 1, "padding": "same", "relu": False}, **attrs)
         return self.em.emit(node_id, "conv_bn", full, (src,), place).id
 
     def stem(self, image: str) -> None:
+        """Emit the stem; set the first two entries of the cell history."""
         spec, place = self.spec, Place("stem", "stem", span=self.arch.network_span("stem"))
         if spec.stem == "conv3x3":
             width = int(spec.num_filters * Fraction(spec.stem_multiplier))
@@ -89,6 +101,7 @@ class _Stacker:
                 scale *= spec.filter_growth
 
     def aux(self, src: str) -> None:
+        """Emit the auxiliary head reading ``src``."""
         span = self.arch.network_span("aux_head")
         attrs = Attrs.of(style=self.spec.aux_head, classes=self.spec.classes)
         self.graph.aux_output = self.em.emit(
@@ -96,6 +109,7 @@ class _Stacker:
         ).id
 
     def stages(self) -> None:
+        """Emit the stages of cells, reducing between them."""
         spec = self.spec
         scale, prev = Fraction(1), self.history[-2]
         placement = AUX_STYLES[spec.aux_head].placement if spec.aux_head != "none" else "none"
@@ -133,6 +147,7 @@ class _Stacker:
         return (before if spec.skip_reduction_layer_input else self.history[-2]), 1
 
     def nb201(self) -> None:
+        """Emit NB-201's layout: stages of cells, residual blocks between them."""
         spec = self.spec
         scale = Fraction(1)
         for stage in range(spec.reductions + 1):
@@ -152,6 +167,7 @@ class _Stacker:
                 self.index += 1
 
     def head(self) -> None:
+        """Emit the classifier head."""
         spec, place = self.spec, Place("head", "head", span=self.arch.network_span("head"))
         last = self.history[-1]
         assert last is not None
@@ -165,7 +181,8 @@ class _Stacker:
             fc = fc.replace(bias=False)
         self.graph.output = self.em.emit("head.fc", "linear", fc, (pooled.id,), place).id
 
-    def build(self) -> IRGraph:
+    def build(self) -> S:
+        """Emit the whole network and return the sink."""
         spec = self.spec
         if spec.aux_head != "none" and spec.reductions < 2:
             raise IRValidationError(
@@ -189,4 +206,4 @@ class _Stacker:
 
 def lower(arch: Architecture) -> IRGraph:
     """Lower a resolved architecture to the IR (shapes inferred, not yet validated)."""
-    return _Stacker(arch).build()
+    return Stacker(arch, IRGraph(arch)).build()

@@ -25,7 +25,7 @@ from nasgen.ir.emit import Emitter, Place
 from nasgen.ir.graph import IRNode
 from nasgen.ops import Attrs, Convention, ExpandContext
 
-__all__ = ["CellUse", "lower_cell"]
+__all__ = ["CellUse", "lower_body", "lower_cell", "lower_inputs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,8 @@ def _project(em: Emitter, use: CellUse, name: str, src: IRNode, rule: str) -> st
     return src.id
 
 
-def _inputs(em: Emitter, use: CellUse, conv: Convention) -> dict[str, str]:
+def lower_inputs(em: Emitter, use: CellUse, conv: Convention) -> dict[str, str]:
+    """Emit the cell's input projections; return each input name's state (a node id)."""
     names = use.cell.inputs
     if len(names) == 1:
         return {names[0]: use.h}
@@ -130,9 +131,18 @@ def _output(em: Emitter, use: CellUse, states: dict[str, str], conv: Convention)
     return em.emit(f"{use.prefix}.out", "concat", Attrs(), tuple(members), place).id
 
 
-def lower_cell(em: Emitter, use: CellUse, conv: Convention) -> str:
-    """Emit one cell instance and return the id of its output node."""
-    states = _inputs(em, use, conv)
+def lower_body(em: Emitter, use: CellUse, inputs: dict[str, str], conv: Convention) -> str:
+    """Emit the blocks and the output of a cell whose inputs are ``inputs``; return the output.
+
+    What it emits depends only on the cell, the use's stride and filters, and the shapes of
+    ``inputs`` (the static cost path lowers one body per distinct such key).
+    """
+    states = dict(inputs)
     for block in use.cell.blocks:
         states[block.name] = _block(em, use, block, states, conv)
     return _output(em, use, states, conv)
+
+
+def lower_cell(em: Emitter, use: CellUse, conv: Convention) -> str:
+    """Emit one cell instance and return the id of its output node."""
+    return lower_body(em, use, lower_inputs(em, use, conv), conv)

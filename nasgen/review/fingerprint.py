@@ -101,14 +101,30 @@ def block_width(block: ResolvedBlock) -> int:
     return len(block.ops) if block.combine == "concat" else 1
 
 
-def _edge(op: ResolvedOp) -> list[Json]:
-    return [op.op.name, [[k, v] for k, v in op.params.items_]]
+_EDGE_TEXTS: dict[tuple[object, ...], str] = {}
+
+
+def _operand(op: ResolvedOp, ref: str | int) -> str:
+    """``json.dumps([name, params, ref])`` for a hex digest or a label ``ref``.
+
+    The ``[name, params`` part is encoded once per op and kept (keyed by the values' types
+    too: ``1``, ``1.0`` and ``True`` compare equal but encode differently).
+    """
+    items = op.params.items_
+    key = (op.op.name, items, tuple(type(v) for _, v in items))
+    edge = _EDGE_TEXTS.get(key)
+    if edge is None:
+        if len(_EDGE_TEXTS) > 4096:
+            _EDGE_TEXTS.clear()
+        edge = _EDGE_TEXTS[key] = json.dumps([op.op.name, [[k, v] for k, v in items]])[:-1]
+    shown = f'"{ref}"' if isinstance(ref, str) else str(ref)
+    return f"{edge}, {shown}]"
 
 
 def _merkle(cell: ResolvedCell) -> dict[str, str]:
     hashes = {name: _digest(["input", i]) for i, name in enumerate(cell.inputs)}
     for block in cell.blocks:
-        operands = [json.dumps([*_edge(op), hashes[op.input]]) for op in block.ops]
+        operands = [_operand(op, hashes[op.input]) for op in block.ops]
         if is_commutative(block.combine):
             operands.sort()
         hashes[block.name] = _digest(["block", block.combine, list(operands)])
@@ -125,7 +141,7 @@ def _visit_order(block: ResolvedBlock, merkle: Mapping[str, str]) -> list[list[s
     """The states a block reads, in visiting order, as groups whose internal order is free."""
     if not is_commutative(block.combine):
         return [[op.input] for op in block.ops]
-    return _groups([(json.dumps([*_edge(op), merkle[op.input]]), op.input) for op in block.ops])
+    return _groups([(_operand(op, merkle[op.input]), op.input) for op in block.ops])
 
 
 def _dead_ends(cell: ResolvedCell, merkle: Mapping[str, str]) -> list[list[str]]:
@@ -165,7 +181,7 @@ def _label(cell: ResolvedCell, order: Mapping[str, Sequence[str]]) -> dict[str, 
 def _encode(cell: ResolvedCell, labels: Mapping[str, int]) -> str:
     blocks: list[Json] = []
     for block in sorted(cell.blocks, key=lambda b: labels[b.name]):
-        operands = [json.dumps([*_edge(op), labels[op.input]]) for op in block.ops]
+        operands = [_operand(op, labels[op.input]) for op in block.ops]
         if is_commutative(block.combine):
             operands.sort()
         blocks.append([block.combine, list(operands)])

@@ -17,9 +17,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nasgen.api import CompileOptions, analyze_module
+from nasgen.api import CompileOptions, cost_module
 from nasgen.dsl.printer import print_module
-from nasgen.errors import NasgenError, SourceText
+from nasgen.errors import NasgenError
 from nasgen.review import architecture_hash
 from nasgen.search.base import Evaluation, Executor, Proposal, Strategy, Told
 from nasgen.search.config import SearchConfig
@@ -174,9 +174,9 @@ class Search:
         params = macs = None
         error = None
         try:
-            result = analyze_module(module, self.options, SourceText("<proposal>", text))
-            params, macs = result.cost.params, result.cost.macs
-            digest = architecture_hash(result.arch)
+            arch, cost = cost_module(module, self.options)
+            params, macs = cost.params, cost.macs
+            digest = architecture_hash(arch)
             error = self.config.constraints.violation(params, macs)
         except NasgenError as err:  # the space's skeleton cannot hold this sample
             digest, error = f"invalid:{trial}", f"does not compile: {err}"

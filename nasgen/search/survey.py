@@ -10,9 +10,8 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from nasgen.api import CompileOptions, analyze
+from nasgen.api import CompileOptions, cost_module
 from nasgen.dsl import resolve
-from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
 from nasgen.review import architecture_hash
 from nasgen.space import SearchSpace
@@ -74,7 +73,7 @@ def cost_range(
     failed, first = 0, None
     for vector in vectors:
         try:
-            report = analyze(print_module(space.decode(vector)), options).cost
+            report = cost_module(space.decode(vector), options)[1]
         except NasgenError as err:
             failed += 1
             first = first or str(err)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
 from nasgen.errors import DslSemanticError
@@ -76,6 +76,17 @@ class SearchSpace:
 
     module: Module
     cells: tuple[CellSpec, ...]
+    _decisions: tuple[Decision, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Compute the decisions once (``decode`` checks every vector against them)."""
+        decisions = tuple(
+            d
+            for spec in self.cells
+            for j in range(spec.blocks)
+            for d in self._block_decisions(spec, j)
+        )
+        object.__setattr__(self, "_decisions", decisions)
 
     @property
     def name(self) -> str:
@@ -118,12 +129,7 @@ class SearchSpace:
 
     def decisions(self) -> tuple[Decision, ...]:
         """Every decision, cell by cell and block by block, in the controller's order."""
-        return tuple(
-            d
-            for spec in self.cells
-            for j in range(spec.blocks)
-            for d in self._block_decisions(spec, j)
-        )
+        return self._decisions
 
     def size(self) -> int:
         """The exact number of architectures: distinct choice vectors."""
