@@ -15,16 +15,17 @@ import click
 
 from nasgen.api import CompileOptions
 from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, user_errors
+from nasgen.cli.compare import compare
 from nasgen.cli.space import SPACE
 from nasgen.errors import NasgenError
+from nasgen.search.builder import build_search, check_metric
 from nasgen.search.config import Constraints, SearchConfig
 from nasgen.search.evaluators import make_evaluator
-from nasgen.search.executors import InlineExecutor, ProcessExecutor
 from nasgen.search.journal import Journal
-from nasgen.search.loop import Progress, Search
+from nasgen.search.loop import Progress
 from nasgen.search.results import anytime_curve, plot_curve, ranked, summary, trial_json, write_best
-from nasgen.search.strategies import STRATEGIES, make_strategy, parse_params
-from nasgen.space import SearchSpace, load_space, load_space_source, read_space
+from nasgen.search.strategies import STRATEGIES, parse_params
+from nasgen.space import load_space, load_space_source
 
 __all__ = ["search"]
 
@@ -43,7 +44,8 @@ def search() -> None:
 
     `nasgen search SPACE ... -o DIR` runs a search (see `nasgen search run --help` for every
     option); `nasgen search --resume DIR` continues one after any crash, ending with exactly
-    the journal an uninterrupted run writes; `nasgen search report DIR` shows the result.
+    the journal an uninterrupted run writes; `nasgen search report DIR` shows the result;
+    `nasgen search compare SPACE --strategies A,B --seeds K ...` runs strategies over seeds.
 
     \b
     Examples:
@@ -59,25 +61,8 @@ search.help = inspect.cleandoc(search.help or "") + (
 )
 
 
-def _space_of(config: SearchConfig) -> SearchSpace:
-    from nasgen.dsl import parse
-    from nasgen.dsl.source import decode_source
-
-    found = read_space(parse(decode_source(config.space_text.encode("utf-8"), config.space_name)))
-    return found.with_blocks(config.blocks) if config.blocks is not None else found
-
-
 def _run(journal: Journal, config: SearchConfig, quiet: bool) -> Progress:
-    space = _space_of(config)
-    options = CompileOptions(variant=config.variant)
-    evaluator = make_evaluator(config.evaluator, options)
-    strategy = make_strategy(config.strategy, space.decisions(), config.seed, config.params)
-    executor = (
-        ProcessExecutor(config.evaluator, options, config.workers)
-        if config.workers > 1
-        else InlineExecutor(evaluator)
-    )
-    loop = Search(journal, config, space, strategy, executor, getattr(evaluator, "has_cost", False))
+    loop = build_search(journal, config)
     total = config.budget
     bar: Any
     with click.progressbar(
@@ -189,6 +174,13 @@ def _print_result(
     type=click.Path(file_okay=False, path_type=Path),
     help="The run directory (new or empty).",
 )
+@click.option(
+    "--count-duplicates",
+    is_flag=True,
+    help="A proposal equivalent to an earlier one counts against --budget (and charges the "
+    "earlier one's simulated cost), as NB-201's reference loops do; it is never evaluated "
+    "again. Default: duplicates are free.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @user_errors
 def run(
@@ -210,6 +202,7 @@ def run(
     max_macs: int | None,
     top_k: int,
     output: Path | None,
+    count_duplicates: bool,
     as_json: bool,
 ) -> None:
     if resume is not None:
@@ -231,17 +224,12 @@ def run(
         if blocks is not None:
             found = found.with_blocks(blocks)
         evaluator = make_evaluator(evaluator_spec, CompileOptions(variant=variant))
-        chosen = metric or evaluator.metrics[0]
-        if chosen not in evaluator.metrics:
-            raise NasgenError(
-                "E854",
-                f"{evaluator.name} reports no {chosen!r}",
-                hint=f"metrics: {', '.join(evaluator.metrics)}",
-            )
+        chosen = check_metric(evaluator, metric)
         config = SearchConfig(
             space_source.text, found.name, strategy, evaluator_spec, chosen, seed, budget,
             time_budget, parse_params(strategy, params), workers,
             Constraints(min_params, max_params, min_macs, max_macs), variant, blocks, top_k,
+            count_duplicates,
         )  # fmt: skip
         journal = Journal.create(output, config.to_json())
     try:
@@ -311,3 +299,6 @@ def report(directory: Path, top_k: int, as_json: bool, plot: Path | None) -> Non
             f"{rank:>4}. trial {row.trial:<6} {config.metric} {row.reward:<10g} "
             f"{row.params or 0:>12,} params  {others}"
         )
+
+
+search.add_command(compare)

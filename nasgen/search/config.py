@@ -62,6 +62,7 @@ class SearchConfig:
     variant: str | None = None
     blocks: int | None = None
     top_k: int = 5
+    count_duplicates: bool = False  # a duplicate counts against the budget (NB-201's loops)
 
     def __post_init__(self) -> None:
         """Refuse a search that could never stop."""

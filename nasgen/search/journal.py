@@ -14,11 +14,15 @@ finished, tells the finished ones it had not told, and goes on as if nothing hap
 
 Tables: ``meta`` (kind, format, the search's configuration), ``trials`` (one row a proposal:
 choices, text, hash, status, cost, metrics, reward, error, timings, worker) and ``states``
-(the strategy's ``state_dict`` at each step, zlib-compressed JSON).
+(the strategy's ``state_dict`` at each step, zlib-compressed JSON) and ``blobs``: a state may
+hold ``bytes`` (a controller's or a predictor's weights as safetensors), stored once by their
+sha256 and referenced from the JSON as ``{"$blob": digest}``, so a state that did not change
+its weights since the last step costs a few bytes, not megabytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -66,6 +70,8 @@ CREATE TABLE states (
     state BLOB NOT NULL
 );
 """
+_BLOBS = "CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, data BLOB NOT NULL)"
+_BLOB = "$blob"
 
 TIMING_COLUMNS = ("seconds", "worker", "proposed_at", "finished_at")
 """Columns that say when and where, not what: they differ between two runs of one search."""
@@ -111,6 +117,7 @@ class Journal:
         self.directory = directory
         self.path = directory / JOURNAL_NAME
         self._conn = conn
+        self._stored: dict[int, tuple[bytes, str]] = {}  # blobs this process wrote, by object
         try:
             config = json.loads(self._meta("config"))
         except ValueError as err:
@@ -146,6 +153,7 @@ class Journal:
             tmp.unlink(missing_ok=True)
             conn = _connect(tmp)
             conn.executescript(_SCHEMA)
+            conn.execute(_BLOBS)
             rows = [("kind", _KIND), ("format", str(FORMAT)), ("config", json.dumps(config))]
             conn.executemany("INSERT INTO meta VALUES (?, ?)", rows)
             conn.close()  # the last connection: the WAL is checkpointed into the file
@@ -177,6 +185,7 @@ class Journal:
                 "E842",
                 f"{path}: journal format {fmt[0] if fmt else '?'}; this nasgen reads {FORMAT}",
             )
+        conn.execute(_BLOBS)  # journals written before blobs existed have none yet
         return cls(directory, conn)
 
     def _meta(self, key: str) -> str:
@@ -251,10 +260,45 @@ class Journal:
             self._save_state(asked, told, state)
 
     def _save_state(self, asked: int, told: int, state: Mapping[str, Any]) -> None:
-        blob = zlib.compress(json.dumps(state, sort_keys=True).encode("utf-8"))
+        text = json.dumps(self._store_blobs(state), sort_keys=True)
+        blob = zlib.compress(text.encode("utf-8"))
         self._conn.execute(
             "INSERT INTO states (asked, told, state) VALUES (?, ?, ?)", (asked, told, blob)
         )
+
+    def _store_blobs(self, value: Any) -> Any:
+        """``value`` with every ``bytes`` inside replaced by a reference to its stored blob."""
+        if isinstance(value, bytes):
+            known = self._stored.get(id(value))
+            if known is not None and known[0] is value:  # the same object as at the last step
+                return {_BLOB: known[1]}
+            digest = hashlib.sha256(value).hexdigest()
+            self._conn.execute(
+                "INSERT OR IGNORE INTO blobs (digest, data) VALUES (?, ?)", (digest, value)
+            )
+            if len(self._stored) > 16:
+                self._stored.clear()
+            self._stored[id(value)] = (value, digest)  # holding it keeps its id unique
+            return {_BLOB: digest}
+        if isinstance(value, Mapping):
+            return {k: self._store_blobs(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._store_blobs(v) for v in value]
+        return value
+
+    def _load_blobs(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {_BLOB}:
+                row = self._conn.execute(
+                    "SELECT data FROM blobs WHERE digest = ?", (value[_BLOB],)
+                ).fetchone()
+                if row is None:
+                    raise NasgenError("E842", f"{self.path}: a strategy state names a missing blob")
+                return bytes(row[0])
+            return {k: self._load_blobs(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._load_blobs(v) for v in value]
+        return value
 
     def last_state(self) -> tuple[int, int, dict[str, Any]] | None:
         """(asked, told, state) of the last step, or None before the first."""
@@ -263,7 +307,7 @@ class Journal:
         ).fetchone()
         if row is None:
             return None
-        return int(row[0]), int(row[1]), json.loads(zlib.decompress(row[2]))
+        return int(row[0]), int(row[1]), self._load_blobs(json.loads(zlib.decompress(row[2])))
 
     def trials(self) -> Iterator[TrialRow]:
         """Every trial, in proposal order."""

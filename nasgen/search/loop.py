@@ -102,6 +102,14 @@ class Search:
             p.rejected += 1
         elif row.status == "duplicate":
             p.duplicates += 1
+            if self.config.count_duplicates and row.same_as is not None:
+                # NOTE: [Counted duplicates] NB-201's reference loops query the table again for
+                # a repeat and charge it: the repeat counts as an evaluation against --budget
+                # and charges the original's simulated cost (known: with one worker the
+                # original was told before this was asked). It is still never evaluated again.
+                p.started += 1
+                original = self.rows[row.same_as]
+                p.spent += (original.cost or 0.0) if self.has_cost else 0.0
         elif row.status in ("done", "failed"):
             p.evaluated += 1
             p.spent += (row.cost or 0.0) if self.has_cost else (row.seconds or 0.0)

@@ -37,6 +37,7 @@ class Decision:
     name: str
     size: int
     labels: tuple[str, ...] = ()
+    block: int = 0  # the block (0-based) of its cell that the decision belongs to
 
 
 def _rank(combo: Sequence[int], n: int) -> int:
@@ -104,6 +105,20 @@ class SearchSpace:
                 )
         return SearchSpace(self.module, tuple(replace(c, blocks=blocks) for c in self.cells))
 
+    def _smaller(self, length: int) -> SearchSpace | None:
+        """The space of the first b blocks of each cell whose vectors have ``length`` decisions.
+
+        A cell with fewer than b blocks keeps all of its own.
+        """
+        if any(spec.output == "fixed" for spec in self.cells):
+            return None
+        for b in range(1, max(spec.blocks for spec in self.cells)):
+            count = sum(1 for d in self._decisions if d.block < b)
+            if count == length:
+                cells = tuple(replace(c, blocks=min(b, c.blocks)) for c in self.cells)
+                return SearchSpace(self.module, cells)
+        return None
+
     def _layout(self, spec: CellSpec, j: int) -> _BlockLayout:
         n = len(spec.earlier(j))
         mode = spec.input_mode
@@ -118,13 +133,15 @@ class SearchSpace:
         out = []
         if spec.input_mode == "distinct":
             size = math.comb(len(earlier), spec.k)
-            out.append(Decision(f"{where}.inputs", size))
+            out.append(Decision(f"{where}.inputs", size, (), j))
         else:
-            out += [Decision(f"{where}.input{i}", len(earlier), earlier) for i in range(lay.inputs)]
-        out += [Decision(f"{where}.op{i}", len(spec.ops), spec.ops) for i in range(lay.ops)]
+            out += [
+                Decision(f"{where}.input{i}", len(earlier), earlier, j) for i in range(lay.inputs)
+            ]
+        out += [Decision(f"{where}.op{i}", len(spec.ops), spec.ops, j) for i in range(lay.ops)]
         if lay.combine:
-            out.append(Decision(f"{where}.combine", len(spec.combines), spec.combines))
-        out += [Decision(f"{where}.skip{m + 1}", 2, ("no", "yes")) for m in range(lay.skips)]
+            out.append(Decision(f"{where}.combine", len(spec.combines), spec.combines, j))
+        out += [Decision(f"{where}.skip{m + 1}", 2, ("no", "yes"), j) for m in range(lay.skips)]
         return out
 
     def decisions(self) -> tuple[Decision, ...]:
@@ -172,7 +189,16 @@ class SearchSpace:
         return tuple(choices)
 
     def decode(self, choices: Sequence[int]) -> Module:
-        """The architecture a choice vector names (an ordinary version-1 module)."""
+        """The architecture a choice vector names (an ordinary version-1 module).
+
+        A shorter vector, that of ``with_blocks(b)`` for some b below the space's block count
+        (the first b blocks' decisions of each cell, in order), decodes as that b-block
+        architecture: PNAS proposes cells of 1, 2, ... blocks in one search.
+        """
+        if len(choices) != len(self._decisions):
+            smaller = self._smaller(len(choices))
+            if smaller is not None:
+                return smaller.decode(choices)
         it = iter(self.check(choices))
         cells = tuple(self._decode_cell(spec, it) for spec in self.cells)
         m = self.module

@@ -64,11 +64,20 @@ def additive_table(path: Path) -> Path:
 
 
 def best_reward(
-    strategy: str, params: dict[str, object], seed: int, table: TableEvaluator, tmp: Path
+    strategy: str,
+    params: dict[str, object],
+    seed: int,
+    table: TableEvaluator,
+    tmp: Path,
+    *,
+    count_duplicates: bool = False,
 ) -> float:
     space = load_space("nb201")
     text = (Path(__file__).parents[2] / "genotypes" / "spaces" / "nb201.cell").read_text()
-    config = SearchConfig(text, "nb201", strategy, "table:x", "score", seed, 60, params=params)
+    config = SearchConfig(
+        text, "nb201", strategy, "table:x", "score", seed, 60, params=params,
+        count_duplicates=count_duplicates,
+    )  # fmt: skip
     journal = Journal.create(tmp / f"{strategy}{seed}", config.to_json())
     strategy_ = make_strategy(strategy, space.decisions(), seed, params)
     search = Search(journal, config, space, strategy_, InlineExecutor(table))

@@ -17,7 +17,7 @@ from nasgen.dsl import parse_text, resolve
 from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
 from nasgen.review import architecture_hash
-from nasgen.space import load_space, space_names
+from nasgen.space import SearchSpace, load_space, space_names
 
 BUNDLED = ["darts", "enas_chain", "enas_micro", "nasnet", "nb201", "pnas"]
 
@@ -224,3 +224,22 @@ def test_cli_check_accepts_every_bundled_space() -> None:
     assert code == 0, out
     assert out.count("ok (search space of") == len(BUNDLED)
     assert "15,625 architectures" in out
+
+
+def test_a_shorter_vector_decodes_as_the_first_blocks_of_each_cell() -> None:
+    """PNAS's b-block cells: the decisions of the first b blocks, cells with fewer keep theirs."""
+    import dataclasses
+
+    full = load_space("nasnet")
+    normal, reduction = full.cells
+    space = SearchSpace(full.module, (dataclasses.replace(normal, blocks=2), reduction))
+    rng = random.Random(4)
+    vector = space.sample(rng)
+    for b, blocks in ((1, (1, 1)), (3, (2, 3))):
+        picked = tuple(v for v, d in zip(vector, space.decisions(), strict=True) if d.block < b)
+        module = space.decode(picked)
+        assert tuple(len(c.blocks) for c in module.cells) == blocks
+        assert module.cells[0].blocks[0] == space.decode(vector).cells[0].blocks[0]
+    with pytest.raises(NasgenError) as err:
+        space.decode(vector[:3])
+    assert err.value.code == "E802"

@@ -45,6 +45,7 @@ class StrategyInfo:
     params: tuple[Param, ...]
     doc: str
     wants_kinds: bool = False  # told which decisions are inputs (wiring) and which ops
+    wants_blocks: bool = False  # told the block (0-based, within its cell) of each decision
 
 
 STRATEGIES: dict[str, StrategyInfo] = {
@@ -76,9 +77,52 @@ STRATEGIES: dict[str, StrategyInfo] = {
             Param("lr", float, 0.01, "Adam learning rate (NATS-Bench; NB-201's 0.5 stalls)"),
             Param("baseline_decay", float, 0.9, "decay of the moving-average baseline"),
             Param("entropy", float, 0.0, "weight of the entropy bonus"),
-            Param("controller", str, "logits", "logits: NB-201's per-decision softmax"),
+            Param(
+                "controller",
+                str,
+                "logits",
+                "logits: NB-201's per-decision softmax; lstm: NASNet's recurrent controller",
+            ),
+            Param("batch", int, 1, "results per policy update (NB-201: 1)"),
+            Param("hidden", int, 35, "LSTM units (controller=lstm; Zoph & Le 2017: 35)"),
+            Param("layers", int, 2, "LSTM layers (controller=lstm; Zoph & Le 2017: 2)"),
         ),
         "REINFORCE with a moving-average baseline (Williams 1992; NB-201's baseline)",
+    ),
+    "ppo": StrategyInfo(
+        "ppo",
+        "nasgen.search.strategies.ppo",
+        "PPO",
+        (
+            Param("lr", float, 0.00035, "Adam learning rate (NASNet, Zoph et al. 2018, App. A)"),
+            Param("baseline_decay", float, 0.95, "decay of the moving-average baseline"),
+            Param("entropy", float, 0.00001, "weight of the entropy bonus"),
+            Param(
+                "controller",
+                str,
+                "lstm",
+                "lstm: NASNet's recurrent controller; logits: per-decision softmax",
+            ),
+            Param("batch", int, 20, "architectures per policy update (NASNet: 20)"),
+            Param("clip", float, 0.2, "PPO's clipping range epsilon (Schulman et al. 2017)"),
+            Param("epochs", int, 4, "passes over each batch per update"),
+            Param("hidden", int, 100, "LSTM units (NASNet: one layer of 100)"),
+            Param("layers", int, 1, "LSTM layers"),
+        ),
+        "proximal policy optimisation of NASNet's controller (Zoph et al. 2018; clipped objective)",
+    ),
+    "pnas": StrategyInfo(
+        "pnas",
+        "nasgen.search.strategies.pnas",
+        "PNAS",
+        (
+            Param("beam", int, 256, "beam size K: cells trained per block count (PNAS: 256)"),
+            Param("blocks", int, 0, "largest block count B (0: the space's own; PNAS: 5)"),
+            Param("predictor", str, "lstm", "lstm or mlp: the surrogate's form"),
+            Param("ensemble", int, 5, "predictors in the surrogate ensemble (PNAS: 5)"),
+        ),
+        "progressive growth with a learned surrogate, Liu et al. 2018 (beam over 1..B blocks)",
+        wants_blocks=True,
     ),
 }
 
@@ -133,6 +177,10 @@ def make_strategy(
     info = _info(strategy)
     cls = getattr(importlib.import_module(info.module), info.cls)
     sizes = tuple(d.size for d in decisions)
-    extra = {"kinds": tuple(decision_kind(d.name) for d in decisions)} if info.wants_kinds else {}
+    extra: dict[str, Any] = {}
+    if info.wants_kinds:
+        extra["kinds"] = tuple(decision_kind(d.name) for d in decisions)
+    if info.wants_blocks:
+        extra["blocks_of"] = tuple(d.block for d in decisions)
     made: Strategy = cls(sizes, seed, **dict(params), **extra)
     return made

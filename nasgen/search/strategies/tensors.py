@@ -1,0 +1,64 @@
+"""Learned strategy state as bytes: weights and Adam's moments as safetensors, exactly.
+
+Pipeline stage: search (strategy helper). Imports torch and safetensors (when called).
+
+A controller's or a predictor's ``state_dict`` puts its tensors here as one ``bytes`` value
+(safetensors: data only, never a pickle); the journal stores such values once by content
+(``blobs``), so the many steps between two updates share one copy. Tensors keep their dtype
+(float64 controllers round-trip bit for bit), so a resumed search learns exactly as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["load_adam", "pack", "save_adam", "unpack"]
+
+
+def pack(tensors: Mapping[str, torch.Tensor]) -> bytes:
+    """Tensors as safetensors bytes (names sorted, contiguous CPU copies)."""
+    from safetensors.torch import save
+
+    return save({k: tensors[k].detach().cpu().contiguous() for k in sorted(tensors)})
+
+
+def unpack(data: bytes) -> dict[str, torch.Tensor]:
+    """The tensors of ``pack``'s bytes."""
+    from safetensors.torch import load
+
+    return load(data)
+
+
+def save_adam(
+    optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Adam's per-parameter state (step, moments) as ``adam.{i}.{key}`` tensors."""
+    import torch
+
+    out: dict[str, torch.Tensor] = {}
+    for i, p in enumerate(params):
+        state = optimizer.state.get(p, {})
+        for key, value in state.items():
+            tensor = value if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+            out[f"adam.{i}.{key}"] = tensor.detach().clone()
+    return out
+
+
+def load_adam(
+    optimizer: torch.optim.Optimizer,
+    params: Sequence[torch.Tensor],
+    tensors: Mapping[str, torch.Tensor],
+) -> None:
+    """Restore what ``save_adam`` wrote (parameters with no entry have no state yet)."""
+    for i, p in enumerate(params):
+        prefix = f"adam.{i}."
+        state = {k[len(prefix) :]: v.clone() for k, v in tensors.items() if k.startswith(prefix)}
+        if state:
+            optimizer.state[p] = state
+        else:
+            optimizer.state.pop(p, None)
