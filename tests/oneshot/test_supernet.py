@@ -1,0 +1,85 @@
+"""The DARTS search network compiled from the darts space: the DARTS code's exact size, its
+layout, the alphas apart from the weights, and a gradient reaching both."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nasgen.errors import NasgenError  # noqa: E402
+from nasgen.oneshot import SearchNetwork, SupernetSpec  # noqa: E402
+from nasgen.oneshot.supernet import edges_of  # noqa: E402
+from nasgen.space import load_space  # noqa: E402
+
+
+def _darts_code_count(C: int, layers: int, classes: int, steps: int = 4) -> int:
+    """Weights of the DARTS code's search ``Network`` (cnn/model_search.py), worked out from its
+    definition: affine-free BN in the cells (no parameters), the stem's BN affine, a BN after
+    each pooling op, skip_connect at stride 2 a FactorizedReduce (two 1x1 convs to C/2)."""
+
+    def mixed(c: int, stride: int) -> int:
+        sep = lambda k: 2 * (k * k * c + c * c)  # noqa: E731  (ReLU dw pw BN, twice)
+        dil = lambda k: k * k * c + c * c  # noqa: E731
+        skip = c * c if stride == 2 else 0
+        return sep(3) + sep(5) + dil(3) + dil(5) + skip
+
+    c_curr = 3 * C
+    total = 3 * c_curr * 9 + 2 * c_curr  # stem conv + BN(affine)
+    c_pp, c_p, c, reduction_prev = c_curr, c_curr, C, False
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        if reduction:
+            c *= 2
+        total += c_pp * c + c_p * c  # preprocess0 (ReLUConvBN or FactorizedReduce), preprocess1
+        for node in range(steps):
+            for j in range(2 + node):
+                total += mixed(c, 2 if reduction and j < 2 else 1)
+        reduction_prev = reduction
+        c_pp, c_p = c_p, steps * c
+    del reduction_prev  # only the kind of preprocess0 depends on it, not its size
+    return total + c_p * classes + classes
+
+
+@pytest.fixture(scope="module")
+def net() -> SearchNetwork:
+    torch.manual_seed(0)
+    return SearchNetwork(load_space("darts"))
+
+
+def test_the_default_supernet_has_the_darts_codes_size(net: SearchNetwork) -> None:
+    weights = sum(p.numel() for p in net.weights())
+    assert weights == _darts_code_count(16, 8, 10) == 1_930_618  # "param size = 1.930618MB"
+    assert [tuple(a.shape) for a in net.arch_parameters()] == [(14, 8), (14, 8)]
+    assert net.primitives[0] == "none" and len(net.primitives) == 8
+
+
+@pytest.mark.parametrize(("C", "layers"), [(8, 5), (4, 3), (12, 11)])
+def test_other_sizes_match_the_code_too(C: int, layers: int) -> None:
+    net = SearchNetwork(load_space("darts"), SupernetSpec(C=C, layers=layers, classes=7))
+    assert sum(p.numel() for p in net.weights()) == _darts_code_count(C, layers, 7)
+
+
+def test_layout_reductions_and_affine_free_cells(net: SearchNetwork) -> None:
+    assert net.reductions == [False, False, True, False, False, True, False, False]
+    cell_bns = [m for m in net.cells.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert cell_bns and not any(bn.affine for bn in cell_bns)
+    assert net.stem.bn.affine
+    assert len(net.cells[0].edges) == len(edges_of(4)) == 14
+    pool = net.cells[0].edges[0].ops[net.primitives.index("max_pool_3x3")]
+    assert isinstance(pool[1], torch.nn.BatchNorm2d)  # the DARTS code's BN after a pool
+
+
+def test_a_step_reaches_the_alphas_and_the_weights(net: SearchNetwork) -> None:
+    x = torch.randn(2, 3, 16, 16)
+    loss = torch.nn.functional.cross_entropy(net(x), torch.tensor([1, 3]))
+    loss.backward()
+    assert all(a.grad is not None and float(a.grad.abs().sum()) > 0 for a in net.arch_parameters())
+    assert float(net.cells[0].preprocess[1].conv.weight.grad.abs().sum()) > 0
+    net.zero_grad()
+
+
+def test_a_space_without_a_shared_op_list_is_refused() -> None:
+    with pytest.raises(NasgenError) as err:
+        SearchNetwork(load_space("nb201"))
+    assert err.value.code == "E860"
