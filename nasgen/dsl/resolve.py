@@ -223,6 +223,10 @@ def _check_ref(ref: StateRef, defined: set[str], later: Mapping[str, Block], cel
     )
 
 
+RESERVED_STATE = "out"
+"""No state may be called this: the IR's node of a cell's output is ``CELL.out``."""
+
+
 def _cell(cell: CellDef) -> ResolvedCell:
     if not 1 <= len(cell.inputs) <= 2:
         raise DslSemanticError(
@@ -232,6 +236,14 @@ def _cell(cell: CellDef) -> ResolvedCell:
         )
     defined: set[str] = set()
     later = {b.name: b for b in cell.blocks}
+    named: tuple[StateRef | Block, ...] = (*cell.inputs, *cell.blocks)
+    for ref in named:
+        if ref.name == RESERVED_STATE:  # the IR names a cell's output node CELL.out
+            span = ref.span
+            raise DslSemanticError(
+                "E224", f"`{RESERVED_STATE}` is reserved for the cell's output", span,
+                "rename the state",
+            )  # fmt: skip
     for ref in cell.inputs:
         if ref.name in defined:
             raise DslSemanticError("E201", f"duplicate state name {ref.name!r}", ref.span)

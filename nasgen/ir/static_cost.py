@@ -111,6 +111,8 @@ class _Ledger:
             self.read_outside.add(node_id)
 
     def add(self, node: IRNode) -> IRNode:
+        if node.id in self.nodes:  # IRGraph.add refuses it: never be more permissive
+            raise _DoubtError
         for src in node.inputs:
             self.read(src)
         self.nodes[node.id] = node

@@ -70,6 +70,12 @@ class SearchConfig:
             raise NasgenError("E852", "a search needs --budget N or --time-budget SECONDS")
         if self.budget is not None and self.budget < 1:
             raise NasgenError("E852", "--budget must be at least 1")
+        if self.count_duplicates and self.workers > 1:
+            # a counted duplicate charges its original's cost, which with several workers may
+            # still be running when the duplicate is proposed: the charge would depend on timing
+            raise NasgenError(
+                "E852", "--count-duplicates runs with one worker", hint="drop --workers"
+            )
 
     def to_json(self) -> dict[str, Any]:
         """As JSON data (``from_json`` reads it back)."""

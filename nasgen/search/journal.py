@@ -260,11 +260,15 @@ class Journal:
             self._save_state(asked, told, state)
 
     def _save_state(self, asked: int, told: int, state: Mapping[str, Any]) -> None:
-        text = json.dumps(self._store_blobs(state), sort_keys=True)
-        blob = zlib.compress(text.encode("utf-8"))
-        self._conn.execute(
-            "INSERT INTO states (asked, told, state) VALUES (?, ?, ?)", (asked, told, blob)
-        )
+        try:
+            text = json.dumps(self._store_blobs(state), sort_keys=True)
+            blob = zlib.compress(text.encode("utf-8"))
+            self._conn.execute(
+                "INSERT INTO states (asked, told, state) VALUES (?, ?, ?)", (asked, told, blob)
+            )
+        except BaseException:
+            self._stored.clear()  # the transaction rolls back: forget the blobs it would hold
+            raise
 
     def _store_blobs(self, value: Any) -> Any:
         """``value`` with every ``bytes`` inside replaced by a reference to its stored blob."""

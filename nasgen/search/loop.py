@@ -102,13 +102,13 @@ class Search:
             p.rejected += 1
         elif row.status == "duplicate":
             p.duplicates += 1
-            if self.config.count_duplicates and row.same_as is not None:
+            original = self.rows[row.same_as] if row.same_as is not None else None
+            if self.config.count_duplicates and original and original.status in ("done", "failed"):
                 # NOTE: [Counted duplicates] NB-201's reference loops query the table again for
                 # a repeat and charge it: the repeat counts as an evaluation against --budget
                 # and charges the original's simulated cost (known: with one worker the
                 # original was told before this was asked). It is still never evaluated again.
                 p.started += 1
-                original = self.rows[row.same_as]
                 p.spent += (original.cost or 0.0) if self.has_cost else 0.0
         elif row.status in ("done", "failed"):
             p.evaluated += 1
@@ -177,17 +177,18 @@ class Search:
     def _propose(self) -> None:
         trial = self.asked
         choices = self.strategy.ask()
-        module = self.space.decode(choices)
-        text = print_module(module)
         params = macs = None
-        error = None
+        module, text = None, ""
         try:
+            module = self.space.decode(choices)
+            text = print_module(module)
             arch, cost = cost_module(module, self.options)
             params, macs = cost.params, cost.macs
             digest = architecture_hash(arch)
             error = self.config.constraints.violation(params, macs)
-        except NasgenError as err:  # the space's skeleton cannot hold this sample
-            digest, error = f"invalid:{trial}", f"does not compile: {err}"
+        except NasgenError as err:  # the skeleton cannot hold it, or no vector of the space
+            what = "does not compile" if module is not None else "not a vector of this space"
+            digest, error = f"invalid:{trial}", f"{what}: {err}"
         same_as = self.seen.get(digest)
         status = "duplicate" if same_as is not None else ("rejected" if error else "running")
         self.seen.setdefault(digest, trial)

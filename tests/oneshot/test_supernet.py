@@ -83,3 +83,25 @@ def test_a_space_without_a_shared_op_list_is_refused() -> None:
     with pytest.raises(NasgenError) as err:
         SearchNetwork(load_space("nb201"))
     assert err.value.code == "E860"
+
+
+def _batches(seed: int) -> tuple[tuple[object, object], tuple[object, object]]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(8, 3, 8, 8, generator=g)
+    y = torch.randint(0, 10, (8,), generator=g)
+    return (x[:4], y[:4]), (x[4:], y[4:])
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_a_darts_step_moves_the_alphas_then_the_weights(order: int) -> None:
+    from nasgen.oneshot.darts import DartsConfig, DartsStep
+
+    torch.manual_seed(1)
+    net = SearchNetwork(load_space("darts"), SupernetSpec(C=4, layers=3))
+    step = DartsStep(net, DartsConfig(order=order, arch_lr=0.01))
+    before = [a.detach().clone() for a in net.arch_parameters()]
+    w0 = net.classifier.weight.detach().clone()
+    losses = [step.step(*_batches(i)) for i in range(3)]
+    assert all(torch.isfinite(torch.tensor(pair)).all() for pair in losses)
+    assert all(not torch.equal(a, b) for a, b in zip(net.arch_parameters(), before, strict=True))
+    assert not torch.equal(net.classifier.weight, w0)

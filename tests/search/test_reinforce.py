@@ -150,7 +150,7 @@ def test_ppo_updates_once_per_batch_with_the_old_probabilities() -> None:
         c = agent.ask()
         told.append(c)
         agent.tell(Told(Proposal(i, c, "", ""), float(i)))
-    assert agent.updates == 0 and agent.state_dict()["weights"] == weights  # packed once
+    assert agent.updates == 0 and agent.state_dict()["weights"] is weights  # packed once
     c = agent.ask()
     assert set(agent.pending) == {"2"}
     agent.tell(Told(Proposal(2, c, "", ""), 9.0))

@@ -149,6 +149,12 @@ class PolicyGradient:
         """Restore a state written by ``state_dict``."""
         import torch
 
+        if "weights" not in state:
+            raise NasgenError(
+                "E842",
+                f"{self.name}: the journal's strategy state was written by an older nasgen "
+                "(per-decision logits as JSON); start the search again",
+            )
         self.asked = int(state["asked"])
         self.updates = int(state["updates"])
         self.baseline = None if state["baseline"] is None else float(state["baseline"])
