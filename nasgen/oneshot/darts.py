@@ -46,6 +46,7 @@ class DartsConfig:
     arch_lr: float = 3e-4
     arch_betas: tuple[float, float] = (0.5, 0.999)
     arch_weight_decay: float = 1e-3
+    hvp_scale: float = 0.01  # r = hvp_scale / ||v|| (the DARTS code's 1e-2)
 
 
 class DartsStep:
@@ -97,7 +98,7 @@ class DartsStep:
         val = self._loss_at(unrolled, a, valid)
         grads = torch.autograd.grad(val, a + unrolled)
         d_alpha, v = list(grads[: len(a)]), grads[len(a) :]
-        r = 0.01 / torch.cat([x.flatten() for x in v]).norm()
+        r = self.config.hvp_scale / torch.cat([x.flatten() for x in v]).norm()
         plus = [p + r * x for p, x in zip(w, v, strict=True)]
         minus = [p - r * x for p, x in zip(w, v, strict=True)]
         g_plus = torch.autograd.grad(self._loss_at(plus, a, train), a)

@@ -134,12 +134,16 @@ class MixedOp(nn.Module):
 
 
 def _no_affine(module: nn.Module) -> None:
-    """Replace every affine BN under ``module`` by one without affine parameters."""
-    for name, child in module.named_children():
-        if isinstance(child, nn.BatchNorm2d) and child.affine:
-            setattr(module, name, nn.BatchNorm2d(child.num_features, affine=False))
-        else:
-            _no_affine(child)
+    """Drop the affine parameters of every BN under ``module``, in place.
+
+    In place, not by swapping modules: a layer may hold references to its BNs (``SepConv``
+    keeps a list of its steps), which must stay the modules that run.
+    """
+    for bn in module.modules():
+        if isinstance(bn, nn.BatchNorm2d) and bn.affine:
+            bn.affine = False
+            bn.register_parameter("weight", None)
+            bn.register_parameter("bias", None)
 
 
 class SearchCell(nn.Module):
