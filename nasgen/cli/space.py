@@ -232,3 +232,56 @@ def sample(
         write_atomic(path, full)
     if output is not None:
         click.echo(f"wrote {count} file(s) to {output}", err=True)
+
+
+@space.command(name="supernet")
+@click.argument("source", metavar="SPACE", type=SPACE)
+@click.option("--C", "c", type=click.IntRange(1, 4096), default=16, show_default=True)
+@click.option("--layers", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--classes", type=click.IntRange(1, 100_000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@user_errors
+def supernet(source: str, c: int, layers: int, classes: int, as_json: bool) -> None:
+    """The DARTS search network of a space: its weights and architecture parameters.
+
+    Every edge of every cell is a mixed op over the space's op list (the torch backend's own
+    layers; BN without affine parameters inside the cells, as the DARTS code has it), the
+    cells at layers/3 and 2*layers/3 reduce. Built on PyTorch's meta device: nothing is
+    allocated, whatever the size.
+
+    \b
+    Examples:
+      nasgen space supernet darts
+      nasgen space supernet darts --C 36 --layers 20 --json
+    """
+    import torch
+
+    from nasgen.oneshot import SearchNetwork, SupernetSpec
+
+    found = _load(source, None)
+    with torch.device("meta"):
+        net = SearchNetwork(found, SupernetSpec(C=c, layers=layers, classes=classes))
+    alphas = net.arch_parameters()
+    reductions = [i for i, r in enumerate(net.reductions) if r]
+    info: dict[str, Any] = {
+        "space": found.name,
+        "C": c,
+        "layers": layers,
+        "classes": classes,
+        "reductions": reductions,
+        "weights": sum(p.numel() for p in net.weights()),
+        "arch_parameters": sum(a.numel() for a in alphas),
+        "alphas": {"normal": list(alphas[0].shape), "reduce": list(alphas[1].shape)},
+        "primitives": list(net.primitives),
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(
+        f"{found.name} supernet (C = {c}, {layers} cells, reductions at "
+        f"{', '.join(map(str, reductions)) or 'none'}, {classes} classes)"
+    )
+    click.echo(f"  weights:                 {info['weights']:,}")
+    shapes = " + ".join("x".join(map(str, a.shape)) for a in alphas)
+    click.echo(f"  architecture parameters: {info['arch_parameters']:,} ({shapes})")
+    click.echo(f"  ops on every edge:       {', '.join(net.primitives)}")

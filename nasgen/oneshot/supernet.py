@@ -37,6 +37,7 @@ from nasgen.backends.torch.layers import ConvBN
 from nasgen.backends.torch.lowerings import lower_node
 from nasgen.dsl import parse_text, resolve
 from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
+from nasgen.dsl.foreign_alphas import darts_genotype
 from nasgen.dsl.resolve import Architecture, ResolvedOp
 from nasgen.errors import NasgenError
 from nasgen.ir.emit import Emitter
@@ -251,6 +252,11 @@ class SearchNetwork(nn.Module):
         """Every parameter but the alphas."""
         alphas = {id(p) for p in self.arch_parameters()}
         return (p for p in self.parameters() if id(p) not in alphas)
+
+    def genotype(self) -> str:
+        """The ``Genotype(...)`` the DARTS rule derives from the current alphas."""
+        rows = [a.detach().cpu().tolist() for a in self.arch_parameters()]
+        return darts_genotype(rows[0], rows[1], self.primitives)
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits of a batch, every mixed op weighted by the softmax of its alphas."""

@@ -150,3 +150,33 @@ def test_the_second_order_gradient_matches_the_exact_unrolled_gradient() -> None
     for e, ap, f in zip(exact, approx, first, strict=True):
         assert float((e - ap).norm()) < 1e-6 * float(e.norm())
         assert float((e - f).norm()) > 0.1 * float(e.norm())  # the second-order term matters
+
+
+def test_the_cli_counts_a_supernet_without_allocating_it() -> None:
+    import json as json_
+
+    from click.testing import CliRunner
+
+    from nasgen.cli import main
+
+    result = CliRunner().invoke(main, ["space", "supernet", "darts", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json_.loads(result.output)
+    assert (info["weights"], info["arch_parameters"]) == (1_930_618, 224)
+    big = CliRunner().invoke(main, ["space", "supernet", "darts", "--C", "2048", "--json"])
+    assert big.exit_code == 0 and json_.loads(big.output)["weights"] > 10**10  # meta device
+    refused = CliRunner().invoke(main, ["space", "supernet", "nb201"])
+    assert refused.exit_code == 1 and "E860" in refused.output
+
+
+def test_the_genotype_of_fresh_alphas_imports_and_compiles(net: SearchNetwork) -> None:
+    from nasgen.api import analyze
+    from nasgen.dsl.foreign import import_darts
+    from nasgen.dsl.printer import print_module
+
+    with torch.no_grad():
+        net.alphas_normal.zero_()
+        net.alphas_normal[:, net.primitives.index("sep_conv_3x3")] = 1.0
+    text = net.genotype()
+    assert text.startswith("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1),")
+    assert analyze(print_module(import_darts(text))).cost.params > 0
