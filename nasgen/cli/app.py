@@ -36,6 +36,7 @@ __all__ = [
     "output_kind",
     "parse_set",
     "replace_atomically",
+    "sample_options",
     "skeleton_options",
     "user_errors",
     "write_new",
@@ -243,3 +244,23 @@ def write_new(path: Path, text: str, force: bool) -> None:
 def replace_atomically(path: Path, text: str) -> None:
     """Replace ``path`` (through a symlink, keeping its mode) by ``text``; see nasgen.files."""
     files.write_atomic(path, text)
+
+
+def sample_options(fn: F) -> F:
+    """--variant, --blocks and the static constraints, shared by search run and compare."""
+    for option in reversed(
+        (
+            click.option("--variant", help="Evaluate on this variant of the space's network."),
+            click.option("--blocks", type=click.IntRange(1, 64), help="Blocks per cell."),
+            click.option("--min-params", type=click.IntRange(min=0)),
+            click.option("--max-params", type=click.IntRange(min=0)),
+            click.option("--min-macs", type=click.IntRange(min=0)),
+            click.option(
+                "--max-macs",
+                type=click.IntRange(min=0),
+                help="e.g. 600000000: NASNet's mobile setting.",
+            ),
+        )
+    ):
+        fn = option(fn)
+    return fn

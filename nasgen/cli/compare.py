@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from nasgen.cli.app import user_errors
+from nasgen.cli.app import sample_options, user_errors
 from nasgen.cli.space import SPACE
 from nasgen.search.compare import (
     Tally,
@@ -83,12 +83,7 @@ def _shown(tally: Tally | None) -> str:
     show_default=True,
     help="Local worker processes per run.",
 )
-@click.option("--variant", help="Evaluate on this variant of the space's network.")
-@click.option("--blocks", type=click.IntRange(1, 64), help="Blocks per cell.")
-@click.option("--min-params", type=click.IntRange(min=0))
-@click.option("--max-params", type=click.IntRange(min=0))
-@click.option("--min-macs", type=click.IntRange(min=0))
-@click.option("--max-macs", type=click.IntRange(min=0))
+@sample_options
 @click.option(
     "-o",
     "--output",

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from nasgen.api import CompileOptions
-from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, user_errors
+from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, sample_options, user_errors
 from nasgen.cli.compare import compare
 from nasgen.cli.space import SPACE
 from nasgen.errors import NasgenError
@@ -152,14 +152,7 @@ def _print_result(
     show_default=True,
     help="Local worker processes.",
 )
-@click.option("--variant", help="Evaluate on this variant of the space's network.")
-@click.option("--blocks", type=click.IntRange(1, 64), help="Blocks per cell.")
-@click.option("--min-params", type=click.IntRange(min=0))
-@click.option("--max-params", type=click.IntRange(min=0))
-@click.option("--min-macs", type=click.IntRange(min=0))
-@click.option(
-    "--max-macs", type=click.IntRange(min=0), help="e.g. 600000000: NASNet's mobile setting."
-)
+@sample_options
 @click.option(
     "--top",
     "top_k",
