@@ -18,7 +18,12 @@ __all__ = ["derive"]
 
 @main.group()
 def derive() -> None:
-    """Derive a genotype from the architecture weights of a weight-sharing search."""
+    """Derive a genotype from the architecture weights of a weight-sharing search.
+
+    \b
+    Examples:
+      nasgen derive darts alphas.json -o derived.cell
+    """
 
 
 @derive.command(name="darts")

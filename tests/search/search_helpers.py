@@ -8,7 +8,10 @@ import itertools
 import random
 from pathlib import Path
 
+from nasgen.dsl import parse_text, resolve
 from nasgen.dsl.foreign import export_nb201
+from nasgen.dsl.printer import print_module
+from nasgen.review import architecture_hash
 from nasgen.search.config import SearchConfig
 from nasgen.search.evaluators.table import TableEvaluator
 from nasgen.search.executors import InlineExecutor
@@ -86,3 +89,47 @@ def best_reward(
     journal.close()
     assert best is not None
     return best
+
+
+# A tiny growable space (3 blocks, 1 input each) and a table of every 1-, 2- and 3-block cell:
+# what PNAS needs to be scored at every step.
+TINY_SPACE = """nasgen 2
+name "tiny"
+space cell normal(h_prev, h) {
+  blocks = 3
+  inputs = choose(1)
+  ops = [sep_conv_3x3, max_pool_3x3, avg_pool_3x3, sep_conv_5x5]
+  combine = add
+  output = loose_ends
+}
+network {
+  N = 1
+  F = 8
+  reductions = 1
+  reduction_mode = stride_normal
+  stem = conv3x3
+  normal = normal
+  head = relu_gap
+  classes = 10
+  input_size = 8
+}
+"""
+
+
+def tiny_additive_table(path: Path) -> tuple[Path, float]:
+    """Every 1-, 2- and 3-block cell of the tiny space by hash, scored by a sum plus noise."""
+    space = load_space(TINY_SPACE)
+    rng = random.Random(42)
+    weights = [[rng.uniform(0, 10) for _ in range(d.size)] for d in space.decisions()]
+    rows: dict[str, float] = {}
+    for blocks in (1, 2, 3):
+        sizes = [d.size for d in space.with_blocks(blocks).decisions()]
+        for vector in itertools.product(*(range(s) for s in sizes)):
+            text = print_module(space.decode(vector))
+            score = sum(w[x] for w, x in zip(weights, vector, strict=False)) + rng.gauss(0, 1)
+            rows.setdefault(architecture_hash(resolve(parse_text(text))), score)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["hash", "score"])
+        writer.writerows((k, f"{v:.4f}") for k, v in rows.items())
+    return path, max(rows.values())

@@ -5,7 +5,6 @@ random search on a table whose optimum is known."""
 from __future__ import annotations
 
 import collections
-import csv
 import itertools
 import json
 import random
@@ -16,12 +15,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from search_helpers import TINY_SPACE, tiny_additive_table
 
 from nasgen.cli import main
-from nasgen.dsl import parse_text, resolve
-from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
-from nasgen.review import architecture_hash
 from nasgen.search.base import Proposal, Told
 from nasgen.search.config import SearchConfig
 from nasgen.search.evaluators.table import TableEvaluator
@@ -299,53 +296,11 @@ def test_a_pnas_search_from_the_cli(tmp_path: Path) -> None:
     assert code == 1 and "E856" in text
 
 
-_TINY = """nasgen 2
-name "tiny"
-space cell normal(h_prev, h) {
-  blocks = 3
-  inputs = choose(1)
-  ops = [sep_conv_3x3, max_pool_3x3, avg_pool_3x3, sep_conv_5x5]
-  combine = add
-  output = loose_ends
-}
-network {
-  N = 1
-  F = 8
-  reductions = 1
-  reduction_mode = stride_normal
-  stem = conv3x3
-  normal = normal
-  head = relu_gap
-  classes = 10
-  input_size = 8
-}
-"""
-
-
-def _additive_table(path: Path) -> tuple[Path, float]:
-    """Every 1-, 2- and 3-block cell of the tiny space by hash, scored by a sum plus noise."""
-    space = load_space(_TINY)
-    rng = random.Random(42)
-    weights = [[rng.uniform(0, 10) for _ in range(d.size)] for d in space.decisions()]
-    rows: dict[str, float] = {}
-    for blocks in (1, 2, 3):
-        sizes = [d.size for d in space.with_blocks(blocks).decisions()]
-        for vector in itertools.product(*(range(s) for s in sizes)):
-            text = print_module(space.decode(vector))
-            score = sum(w[x] for w, x in zip(weights, vector, strict=False)) + rng.gauss(0, 1)
-            rows.setdefault(architecture_hash(resolve(parse_text(text))), score)
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["hash", "score"])
-        writer.writerows((k, f"{v:.4f}") for k, v in rows.items())
-    return path, max(rows.values())
-
-
 def _best(
     strategy: str, params: dict[str, Any], seed: int, table: TableEvaluator, tmp: Path
 ) -> float:
-    space = load_space(_TINY)
-    config = SearchConfig(_TINY, "tiny", strategy, "table:x", "score", seed, 60, params=params)
+    space = load_space(TINY_SPACE)
+    config = SearchConfig(TINY_SPACE, "tiny", strategy, "table:x", "score", seed, 60, params=params)
     journal = Journal.create(tmp / f"{strategy}{seed}", config.to_json())
     chosen = make_strategy(strategy, space.decisions(), seed, params)
     search = Search(journal, config, space, chosen, InlineExecutor(table))
@@ -358,7 +313,7 @@ def _best(
 
 @pytest.mark.slow
 def test_pnas_beats_random_search_over_many_seeds(tmp_path: Path) -> None:
-    path, optimum = _additive_table(tmp_path / "tiny.csv")
+    path, optimum = tiny_additive_table(tmp_path / "tiny.csv")
     table = TableEvaluator(str(path))
     params = {"beam": 8, "blocks": 0, "predictor": "mlp", "ensemble": 2, "hidden": 16, "epochs": 30}
     seeds = range(12)
