@@ -199,8 +199,8 @@ def test_a_restored_controller_proposes_and_learns_the_same(make: object) -> Non
 @pytest.mark.parametrize(
     ("strategy", "params"),
     [
-        ("ppo", {"controller": "lstm", "lr": 0.02, "batch": 5, "hidden": 32, "entropy": 0.0}),
-        ("reinforce", {"controller": "lstm", "lr": 0.02, "batch": 1, "hidden": 32, "layers": 1}),
+        ("ppo", {"controller": "lstm", "lr": 0.02, "batch": 5, "hidden": 16, "entropy": 0.0}),
+        ("reinforce", {"controller": "lstm", "lr": 0.02, "batch": 1, "hidden": 16, "layers": 1}),
     ],
     ids=["ppo-lstm", "reinforce-lstm"],
 )
@@ -211,7 +211,7 @@ def test_controllers_beat_random_search_over_many_seeds(
 
     table = TableEvaluator(str(additive_table(tmp_path / "additive.csv")))
     full = parse_params(strategy, [f"{k}={v}" for k, v in params.items()])
-    seeds = range(24)
+    seeds = range(16)
     # Repeats count against the budget (as in NB-201's loops): a controller that has converged
     # within 60 evaluations would otherwise sample duplicates until the idle limit.
     learned = [
