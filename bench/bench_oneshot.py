@@ -10,6 +10,8 @@ Rows (the DARTS space, C = 16, 8 cells, 10 classes, 32x32 inputs, the paper's de
     ``bench/reference_darts_search.py`` alternating in one process; the ratio of medians;
   - second order (nasgen): the unrolled step with the finite-difference Hessian-vector product,
     and its ratio to nasgen's first-order step;
+  - GDAS (nasgen): one Gumbel-sampled op per edge, the memory-lean variant, and its ratio to
+    the first-order DARTS step;
   - peak memory: each side's step in a fresh process, the peak RSS of the step above the RSS
     before it (Linux: the peak is reset through ``/proc/self/clear_refs`` and read from
     ``VmHWM``).
@@ -56,17 +58,17 @@ def _reference(
     return net, w_opt, a_opt
 
 
-def _nasgen(seed: int, order: int) -> DartsStep:
+def _nasgen(seed: int, order: int, tau: float | None = None) -> DartsStep:
     torch.manual_seed(seed)
-    return DartsStep(SearchNetwork(load_space("darts")), DartsConfig(order=order))
+    return DartsStep(SearchNetwork(load_space("darts")), DartsConfig(order=order, tau=tau))
 
 
 def side_by_side(batch: int, rounds: int) -> dict[str, object]:
-    ours, ours2 = _nasgen(0, 1), _nasgen(0, 2)
+    ours, ours2, gdas = _nasgen(0, 1), _nasgen(0, 2), _nasgen(0, 1, tau=10.0)
     ref = _reference(0)
     assert weight_count(ref[0]) == sum(p.numel() for p in ours.net.weights())
     ref[0].train()
-    times: dict[str, list[float]] = {"nasgen": [], "reference": [], "nasgen_2nd": []}
+    times: dict[str, list[float]] = {"nasgen": [], "reference": [], "nasgen_2nd": [], "gdas": []}
     for r in range(rounds + 1):  # the first round warms up and is not counted
         train, valid = _batches(batch, r)
         for label in times:
@@ -74,7 +76,7 @@ def side_by_side(batch: int, rounds: int) -> dict[str, object]:
             if label == "reference":
                 first_order_step(*ref, train, valid)
             else:
-                (ours if label == "nasgen" else ours2).step(train, valid)
+                {"nasgen": ours, "nasgen_2nd": ours2, "gdas": gdas}[label].step(train, valid)
             if r:
                 times[label].append(time.perf_counter() - start)
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -85,6 +87,7 @@ def side_by_side(batch: int, rounds: int) -> dict[str, object]:
         "seconds": med,
         "ratio_nasgen_over_reference": med["nasgen"] / med["reference"],
         "second_over_first_order": med["nasgen_2nd"] / med["nasgen"],
+        "gdas_over_first_order": med["gdas"] / med["nasgen"],
     }
 
 
@@ -99,7 +102,8 @@ def _peak_child(which: str, batch: int) -> None:
     """Run in a fresh process: the peak RSS of one step above the RSS before it."""
     train, valid = _batches(batch, 0)
     ref = _reference(0) if which == "reference" else None
-    step = _nasgen(0, 2 if which == "nasgen_2nd" else 1) if ref is None else None
+    order, tau = (2, None) if which == "nasgen_2nd" else (1, 10.0 if which == "gdas" else None)
+    step = _nasgen(0, order, tau) if ref is None else None
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     base = _status_kb("VmRSS")
     if ref is not None:
@@ -111,7 +115,7 @@ def _peak_child(which: str, batch: int) -> None:
 
 def peak_memory(batch: int) -> dict[str, float]:
     out = {}
-    for which in ("nasgen", "reference", "nasgen_2nd"):
+    for which in ("nasgen", "reference", "nasgen_2nd", "gdas"):
         done = subprocess.run(
             [sys.executable, __file__, "--peak-child", which, "--batch", str(batch)],
             check=True, capture_output=True, text=True,
@@ -128,7 +132,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--batch", type=int)
-    parser.add_argument("--peak-child", choices=("nasgen", "reference", "nasgen_2nd"))
+    parser.add_argument("--peak-child", choices=("nasgen", "reference", "nasgen_2nd", "gdas"))
     args = parser.parse_args()
     batch = args.batch or (8 if args.quick else 32)
     if args.peak_child:
@@ -144,10 +148,12 @@ def main() -> None:
         ("nasgen, first order", "nasgen"),
         ("hand-written, first order", "reference"),
         ("nasgen, second order", "nasgen_2nd"),
+        ("nasgen, GDAS (tau 10)", "gdas"),
     ):
         print(f"{label:<28} {sec[key]:>9.3f} {peak[key]:>9.0f}")
     print(f"ratio nasgen / hand-written (first order): {rows['ratio_nasgen_over_reference']:.2f}")
     print(f"second order / first order (nasgen): {rows['second_over_first_order']:.2f}")
+    print(f"GDAS / first order (nasgen): {rows['gdas_over_first_order']:.2f}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

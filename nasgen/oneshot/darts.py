@@ -47,6 +47,8 @@ class DartsConfig:
     arch_betas: tuple[float, float] = (0.5, 0.999)
     arch_weight_decay: float = 1e-3
     hvp_scale: float = 0.01  # r = hvp_scale / ||v|| (the DARTS code's 1e-2)
+    tau: float | None = None  # GDAS: sample one op per edge at this temperature (first order)
+    seed: int = 0  # GDAS's draws: one generator per step, seeded by (seed, step)
 
 
 class DartsStep:
@@ -54,8 +56,9 @@ class DartsStep:
 
     def __init__(self, net: SearchNetwork, config: DartsConfig = DartsConfig()) -> None:
         """SGD on the weights, Adam on the alphas."""
-        if config.order not in (1, 2):
-            raise ValueError(f"order must be 1 or 2, not {config.order}")
+        if config.order not in (1, 2) or (config.tau is not None and config.order != 1):
+            raise ValueError(f"order must be 1 or 2 (1 with tau), not {config.order}")
+        self.steps = 0
         self.net, self.config = net, config
         alphas = {id(a) for a in net.arch_parameters()}
         self.names = [n for n, p in net.named_parameters() if id(p) not in alphas]
@@ -71,6 +74,15 @@ class DartsStep:
             weight_decay=config.arch_weight_decay,
         )
 
+    def _forward(self, x: Tensor, phase: int) -> Tensor:
+        """The supernet on ``x``: relaxed (DARTS), or one sampled op per edge (GDAS)."""
+        if self.config.tau is None:
+            out: Tensor = self.net(x)
+            return out
+        gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + 2 * self.steps + phase)
+        sampled: Tensor = self.net(x, tau=self.config.tau, generator=gen)
+        return sampled
+
     def _loss_at(self, weights: Sequence[Tensor], alphas: Sequence[Tensor], batch: Batch) -> Tensor:
         """The loss with these weights and alphas, BN statistics on copies."""
         values = dict(zip(self.names, weights, strict=True))
@@ -83,7 +95,7 @@ class DartsStep:
         """The alphas' gradient and the validation loss it came from."""
         alphas = self.net.arch_parameters()
         if self.config.order == 1:
-            loss = nn.functional.cross_entropy(self.net(valid[0]), valid[1])
+            loss = nn.functional.cross_entropy(self._forward(valid[0], 0), valid[1])
             return list(torch.autograd.grad(loss, alphas)), float(loss.detach())
         xi = self.w_optimizer.param_groups[0]["lr"]
         w = [p.detach() for p in self.weights]
@@ -119,10 +131,11 @@ class DartsStep:
             alpha.grad = g.detach()
         self.a_optimizer.step()
         self.w_optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(self.net(train[0]), train[1])
+        loss = nn.functional.cross_entropy(self._forward(train[0], 1), train[1])
         loss.backward()  # type: ignore[no-untyped-call]
         nn.utils.clip_grad_norm_(self.weights, self.config.grad_clip)
         for alpha in self.net.arch_parameters():
             alpha.grad = None  # the weights' loss does not move the alphas
         self.w_optimizer.step()
-        return float(loss), valid_loss
+        self.steps += 1
+        return float(loss.detach()), valid_loss

@@ -46,7 +46,15 @@ from nasgen.ir.lower_cell import CellUse, lower_inputs
 from nasgen.ops import OPS, Attrs, ExpandContext
 from nasgen.space import SearchSpace
 
-__all__ = ["MixedOp", "SearchCell", "SearchNetwork", "SupernetSpec", "edges_of"]
+__all__ = [
+    "MixedOp",
+    "SearchCell",
+    "SearchNetwork",
+    "SupernetSpec",
+    "edges_of",
+    "gdas_tau",
+    "gumbel_hard",
+]
 
 _NETWORK = parse_text(
     "nasgen 1\ncell c(x) {\n  b = skip_connect(x)\n}\n"
@@ -121,6 +129,29 @@ def _candidate(rop: ResolvedOp, name: str, c: int, stride: int, arch: Architectu
     return layer
 
 
+def gumbel_hard(
+    alphas: Tensor, tau: float, generator: torch.Generator | None = None
+) -> tuple[Tensor, list[int]]:
+    """GDAS's draw per row, hard in value with the soft weights' gradient, and its column.
+
+    The soft weights are ``softmax((log_softmax(a) + g) / tau)`` with Gumbel noise g.
+    """
+    u = torch.rand(alphas.shape, generator=generator).clamp(1e-10, 1 - 1e-10)
+    gumbels = -torch.log(-torch.log(u))
+    probs = torch.softmax((torch.log_softmax(alphas, dim=-1) + gumbels) / tau, dim=-1)
+    index = probs.argmax(dim=-1)
+    hard = torch.zeros_like(probs).scatter_(-1, index.unsqueeze(-1), 1.0)
+    return hard - probs.detach() + probs, index.tolist()
+
+
+def gdas_tau(epoch: int, epochs: int, start: float = 10.0, end: float = 0.1) -> float:
+    """GDAS's temperature: from ``start`` at the first epoch down to ``end`` at the last."""
+    if epochs <= 1:
+        return end
+    frac = epoch / (epochs - 1)
+    return end * frac + start * (1 - frac)
+
+
 class MixedOp(nn.Module):
     """``sum_k w_k * op_k(x)`` over the candidates."""
 
@@ -129,8 +160,17 @@ class MixedOp(nn.Module):
         super().__init__()
         self.ops = nn.ModuleList(ops)
 
-    def forward(self, x: Tensor, weights: Tensor) -> Tensor:
-        """The weighted sum of every candidate on ``x``."""
+    def forward(self, x: Tensor, weights: Tensor, index: int | None = None) -> Tensor:
+        """The weighted sum of every candidate on ``x``; with ``index``, of that one only.
+
+        With ``index`` (GDAS), ``weights`` are hard (one-hot in value, with the softmax's
+        gradient): the chosen candidate runs, and the others add their weight (0 in value)
+        so the gradient still reaches every alpha of the edge.
+        """
+        if index is not None:
+            rest = sum((w for k, w in enumerate(weights) if k != index), torch.zeros(()))
+            out: Tensor = weights[index] * self.ops[index](x) + rest
+            return out
         return sum((w * op(x) for w, op in zip(weights, self.ops, strict=True)), torch.zeros(()))
 
 
@@ -187,13 +227,23 @@ class SearchCell(nn.Module):
         )
         _no_affine(self)
 
-    def forward(self, s0: Tensor, s1: Tensor, weights: Tensor) -> Tensor:
-        """The cell on (h_prev, h) with one row of op weights per edge."""
+    def forward(
+        self, s0: Tensor, s1: Tensor, weights: Tensor, chosen: Sequence[int] | None = None
+    ) -> Tensor:
+        """The cell on (h_prev, h) with one row of op weights per edge.
+
+        ``chosen`` (GDAS): the candidate each edge runs.
+        """
         states = [self.preprocess[0](s0), self.preprocess[1](s1)]
         offset = 0
         for _ in range(self.nodes):
             total = sum(
-                (self.edges[offset + j](h, weights[offset + j]) for j, h in enumerate(states)),
+                (
+                    self.edges[offset + j](
+                        h, weights[offset + j], None if chosen is None else chosen[offset + j]
+                    )
+                    for j, h in enumerate(states)
+                ),
                 torch.zeros(()),
             )
             offset += len(states)
@@ -258,12 +308,27 @@ class SearchNetwork(nn.Module):
         rows = [a.detach().cpu().tolist() for a in self.arch_parameters()]
         return darts_genotype(rows[0], rows[1], self.primitives)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Logits of a batch, every mixed op weighted by the softmax of its alphas."""
-        normal = torch.softmax(self.alphas_normal, dim=-1)
-        reduce = torch.softmax(self.alphas_reduce, dim=-1)
+    def forward(
+        self, x: Tensor, tau: float | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Logits of a batch, every mixed op weighted by the softmax of its alphas.
+
+        With ``tau`` (GDAS, Dong & Yang, CVPR 2019): one Gumbel-softmax draw per edge for the
+        batch, shared by the cells of a kind; only the drawn candidate runs (the memory-lean
+        variant), with straight-through hard weights.
+        """
+        if tau is None:
+            normal = torch.softmax(self.alphas_normal, dim=-1)
+            reduce = torch.softmax(self.alphas_reduce, dim=-1)
+            chosen: tuple[list[int] | None, list[int] | None] = (None, None)
+        else:
+            (normal, n_index), (reduce, r_index) = (
+                gumbel_hard(a, tau, generator) for a in self.arch_parameters()
+            )
+            chosen = (n_index, r_index)
         s0 = s1 = self.stem(x)
         for cell, reduction in zip(self.cells, self.reductions, strict=True):
-            s0, s1 = s1, cell(s0, s1, reduce if reduction else normal)
+            weights, index = (reduce, chosen[1]) if reduction else (normal, chosen[0])
+            s0, s1 = s1, cell(s0, s1, weights, index)
         pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(s1, 1), 1)
         return self.classifier(pooled)  # type: ignore[no-any-return]

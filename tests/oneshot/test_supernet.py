@@ -180,3 +180,41 @@ def test_the_genotype_of_fresh_alphas_imports_and_compiles(net: SearchNetwork) -
     text = net.genotype()
     assert text.startswith("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1),")
     assert analyze(print_module(import_darts(text))).cost.params > 0
+
+
+def test_gdas_runs_one_candidate_per_edge_and_reaches_every_alpha() -> None:
+    from nasgen.oneshot.supernet import MixedOp, gdas_tau, gumbel_hard
+
+    torch.manual_seed(3)
+    net = SearchNetwork(load_space("darts"), SupernetSpec(C=4, layers=3))
+    ran = []
+    for m in net.modules():
+        if isinstance(m, MixedOp):
+            for k, op in enumerate(m.ops):
+                op.register_forward_hook(lambda mod, i, o, k=k: ran.append(k))
+    gen = torch.Generator().manual_seed(0)
+    out = net(torch.randn(2, 3, 8, 8), tau=5.0, generator=gen)
+    assert len(ran) == sum(len(c.edges) for c in net.cells)  # one candidate per edge
+    out.sum().backward()
+    assert all(float((a.grad != 0).float().mean()) == 1.0 for a in net.arch_parameters())
+    hard, index = gumbel_hard(torch.zeros(14, 8), 1.0, torch.Generator().manual_seed(1))
+    assert hard.sum(dim=1).tolist() == [1.0] * 14 and hard.max(dim=1).values.tolist() == [1.0] * 14
+    assert [int(hard[i].argmax()) for i in range(14)] == index
+    assert (gdas_tau(0, 250), gdas_tau(249, 250)) == (10.0, 0.1)
+
+
+def test_a_gdas_step_is_seeded_and_moves_the_alphas() -> None:
+    from nasgen.oneshot.darts import DartsConfig, DartsStep
+
+    results = []
+    for _ in range(2):
+        torch.manual_seed(4)
+        net = SearchNetwork(load_space("darts"), SupernetSpec(C=4, layers=3))
+        step = DartsStep(net, DartsConfig(tau=5.0, seed=9, arch_lr=0.01))
+        before = net.alphas_normal.detach().clone()
+        losses = [step.step(*_batches(i)) for i in range(2)]
+        assert not torch.equal(net.alphas_normal, before)
+        results.append((losses, net.alphas_normal.detach().clone()))
+    assert results[0][0] == results[1][0] and torch.equal(results[0][1], results[1][1])
+    with pytest.raises(ValueError):
+        DartsStep(net, DartsConfig(tau=1.0, order=2))
