@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from nasgen.errors import NasgenError
 from nasgen.search.base import Told
 from nasgen.search.strategies.controller import make_policy
-from nasgen.search.strategies.tensors import load_adam, pack, save_adam, unpack
+from nasgen.search.strategies.tensors import load_adam, one_thread, pack, save_adam, unpack
 
 if TYPE_CHECKING:
     import torch
@@ -85,7 +85,8 @@ class PolicyGradient:
         import torch
 
         generator = torch.Generator().manual_seed(_seed(self.name, self.seed, self.asked))
-        choices, log_p = self.policy.sample(generator)
+        with one_thread():
+            choices, log_p = self.policy.sample(generator)
         self.pending[str(self.asked)] = log_p
         self.asked += 1
         return choices
@@ -100,7 +101,8 @@ class PolicyGradient:
         self.batch.append((told.proposal.choices, float(told.reward), log_p))
         if len(self.batch) >= self.batch_size:
             batch, self.batch = self.batch, []
-            self.update(batch)
+            with one_thread():
+                self.update(batch)
             self.updates += 1
             self._packed = None
 

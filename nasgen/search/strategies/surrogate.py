@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from nasgen.search.strategies.tensors import pack, unpack
+from nasgen.search.strategies.tensors import one_thread, pack, unpack
 
 __all__ = ["MAX_CHILDREN", "PREDICTORS", "Surrogate", "Vector", "seeded", "spearman"]
 
@@ -34,17 +33,6 @@ def seeded(seed: int, *parts: object) -> int:
     """A 63-bit seed from the strategy's seed and the purpose of the draw (sha256)."""
     text = "/".join(["nasgen-pnas", str(seed), *map(str, parts)])
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread: small networks run faster, and no number depends on the machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _ranks(values: Sequence[float]) -> list[float]:
@@ -310,7 +298,7 @@ class Surrogate:
         y = torch.tensor(rewards, dtype=_F64)
         std = float(y.std()) if len(rewards) > 1 else 0.0
         y = (y - y.mean()) / (std if std > 0 else 1.0)
-        with _one_thread():
+        with one_thread():
             self.members = [
                 self._train(pos, shared, share, y, seeded(seed, "member", m))
                 for m in range(self.size)
@@ -342,7 +330,7 @@ class Surrogate:
         """The ensemble's mean prediction for every child (parent-major) of ``parents``."""
         total = len(parents) * combos.shape[1]
         out = torch.zeros(total, dtype=_F64)
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad(), one_thread():
             for model in self.members:
                 if isinstance(model, _LSTM):
                     out += self._lstm_children(model, n, parents, combos)
@@ -376,7 +364,7 @@ class Surrogate:
         """The ensemble's mean prediction for vectors of any block counts."""
         pos, shared, share = self.layout.encode(vectors)
         out = torch.zeros(len(vectors), dtype=_F64)
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad(), one_thread():
             for model in self.members:
                 out += model(pos, shared, share)
         return (out / max(1, len(self.members))).tolist()

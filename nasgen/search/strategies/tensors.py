@@ -11,13 +11,14 @@ uninterrupted one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["load_adam", "pack", "save_adam", "unpack"]
+__all__ = ["load_adam", "one_thread", "pack", "save_adam", "unpack"]
 
 
 def pack(tensors: Mapping[str, torch.Tensor]) -> bytes:
@@ -62,3 +63,16 @@ def load_adam(
             optimizer.state[p] = state
         else:
             optimizer.state.pop(p, None)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """One intra-op thread: small networks run faster, and no number depends on the machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
