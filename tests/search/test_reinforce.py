@@ -141,7 +141,9 @@ def test_ppo_clips_the_ratio() -> None:
     log_p2 = torch.log(torch.tensor([1.5], dtype=torch.float64)).requires_grad_(True)
     s2, _ = clipped_objective(log_p2, torch.zeros(1, dtype=torch.float64), torch.ones(1), 0.2)
     s2.backward()
-    assert float(s2.detach()) == pytest.approx(1.2) and log_p2.grad.tolist() == [0.0]  # clipped: no push
+    assert float(s2.detach()) == pytest.approx(1.2) and log_p2.grad.tolist() == [
+        0.0
+    ]  # clipped: no push
 
 
 def test_ppo_updates_once_per_batch_with_the_old_probabilities() -> None:
