@@ -13,19 +13,16 @@ from typing import Any
 
 import click
 
-from nasgen.api import CompileOptions
 from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, sample_options, user_errors
 from nasgen.cli.compare import compare
 from nasgen.cli.space import SPACE
 from nasgen.errors import NasgenError
-from nasgen.search.builder import build_search, check_metric
+from nasgen.search.builder import build_search, prepare
 from nasgen.search.config import Constraints, SearchConfig
-from nasgen.search.evaluators import make_evaluator
 from nasgen.search.journal import Journal
 from nasgen.search.loop import Progress
 from nasgen.search.results import anytime_curve, plot_curve, ranked, summary, trial_json, write_best
 from nasgen.search.strategies import STRATEGIES, parse_params
-from nasgen.space import load_space, load_space_source
 
 __all__ = ["search"]
 
@@ -212,15 +209,10 @@ def run(
                 "a search needs SPACE, --evaluator and -o DIR (or --resume DIR)",
                 hint="e.g. nasgen search nb201 --evaluator table:nb201 --budget 100 -o run1",
             )
-        space_source = load_space_source(source)
-        found = load_space(space_source)
-        if blocks is not None:
-            found = found.with_blocks(blocks)
-        evaluator = make_evaluator(evaluator_spec, CompileOptions(variant=variant))
-        chosen = check_metric(evaluator, metric)
+        ready = prepare(source, blocks, evaluator_spec, variant, metric)
         config = SearchConfig(
-            space_source.text, found.name, strategy, evaluator_spec, chosen, seed, budget,
-            time_budget, parse_params(strategy, params), workers,
+            ready.space_text, ready.space_name, strategy, evaluator_spec, ready.metric, seed,
+            budget, time_budget, parse_params(strategy, params), workers,
             Constraints(min_params, max_params, min_macs, max_macs), variant, blocks, top_k,
             count_duplicates,
         )  # fmt: skip

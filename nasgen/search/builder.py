@@ -9,6 +9,8 @@ search here, so one search runs the same way whoever started it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nasgen.api import CompileOptions
 from nasgen.dsl import parse
 from nasgen.dsl.source import decode_source
@@ -20,9 +22,9 @@ from nasgen.search.executors import make_executor
 from nasgen.search.journal import Journal
 from nasgen.search.loop import Search
 from nasgen.search.strategies import make_strategy
-from nasgen.space import SearchSpace, read_space
+from nasgen.space import SearchSpace, load_space, load_space_source, read_space
 
-__all__ = ["build_search", "check_metric", "space_of"]
+__all__ = ["Prepared", "build_search", "check_metric", "prepare", "space_of"]
 
 
 def space_of(config: SearchConfig) -> SearchSpace:
@@ -43,6 +45,31 @@ def check_metric(evaluator: Evaluator, metric: str | None) -> str:
             hint=f"{hint} ({listed})" if hint else listed,
         )
     return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A new search's space (its text, name, blocks applied), evaluator and reward metric."""
+
+    space_text: str
+    space_name: str
+    space: SearchSpace
+    evaluator: Evaluator
+    metric: str
+
+
+def prepare(
+    source: str, blocks: int | None, evaluator_spec: str, variant: str | None, metric: str | None
+) -> Prepared:
+    """Read SPACE, build the evaluator and check the metric (search run and compare share it)."""
+    space_source = load_space_source(source)
+    found = load_space(space_source)
+    if blocks is not None:
+        found = found.with_blocks(blocks)
+    evaluator = make_evaluator(evaluator_spec, CompileOptions(variant=variant))
+    return Prepared(
+        space_source.text, found.name, found, evaluator, check_metric(evaluator, metric)
+    )
 
 
 def build_search(

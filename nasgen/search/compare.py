@@ -25,19 +25,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nasgen.api import CompileOptions
 from nasgen.errors import NasgenError, did_you_mean
 from nasgen.files import write_atomic
 from nasgen.search.base import Evaluator
-from nasgen.search.builder import build_search, check_metric
+from nasgen.search.builder import build_search, check_metric, prepare
 from nasgen.search.compare_outputs import RunRows, write_outputs
 from nasgen.search.config import Constraints, SearchConfig
-from nasgen.search.evaluators import make_evaluator
 from nasgen.search.journal import JOURNAL_NAME, Journal, TrialRow
 from nasgen.search.loop import Progress
 from nasgen.search.results import write_best
 from nasgen.search.strategies import STRATEGIES, make_strategy, parse_params
-from nasgen.space import load_space, load_space_source
 
 __all__ = [
     "COMPARE_NAME",
@@ -233,16 +230,12 @@ def define_comparison(
     """
     names = parse_strategies(strategies)
     typed = parse_strategy_params(names, params)
-    space_source = load_space_source(source)
-    found = load_space(space_source)
-    if blocks is not None:
-        found = found.with_blocks(blocks)
-    evaluator = make_evaluator(evaluator_spec, CompileOptions(variant=variant))
-    chosen = check_metric(evaluator, metric)
+    ready = prepare(source, blocks, evaluator_spec, variant, metric)
+    found, evaluator, chosen = ready.space, ready.evaluator, ready.metric
     comparison = Comparison(
-        space_source.text, found.name, tuple(Entry(n, typed[n]) for n in names), evaluator_spec,
-        chosen, seeds, budget, time_budget, constraints or Constraints(), variant, blocks,
-        _reported(evaluator, chosen, report), workers, count_duplicates,
+        ready.space_text, ready.space_name, tuple(Entry(n, typed[n]) for n in names),
+        evaluator_spec, chosen, seeds, budget, time_budget, constraints or Constraints(),
+        variant, blocks, _reported(evaluator, chosen, report), workers, count_duplicates,
     )  # fmt: skip
     for entry in comparison.entries:
         make_strategy(entry.strategy, found.decisions(), 0, entry.params)
