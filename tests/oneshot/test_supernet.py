@@ -169,11 +169,12 @@ def test_the_cli_counts_a_supernet_without_allocating_it() -> None:
     assert refused.exit_code == 1 and "E860" in refused.output
 
 
-def test_the_genotype_of_fresh_alphas_imports_and_compiles(net: SearchNetwork) -> None:
+def test_the_genotype_of_fresh_alphas_imports_and_compiles() -> None:
     from nasgen.api import analyze
     from nasgen.dsl.foreign import import_darts
     from nasgen.dsl.printer import print_module
 
+    net = SearchNetwork(load_space("darts"), SupernetSpec(C=4, layers=3))  # alphas are changed
     with torch.no_grad():
         net.alphas_normal.zero_()
         net.alphas_normal[:, net.primitives.index("sep_conv_3x3")] = 1.0
