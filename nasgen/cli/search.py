@@ -17,10 +17,18 @@ from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, sample_options, user
 from nasgen.cli.compare import compare
 from nasgen.cli.space import SPACE
 from nasgen.errors import NasgenError
-from nasgen.search.builder import build_search, prepare
+from nasgen.search.builder import (
+    build_oneshot,
+    build_search,
+    check_oneshot,
+    is_oneshot,
+    prepare,
+    read_source,
+)
 from nasgen.search.config import Constraints, SearchConfig
-from nasgen.search.journal import Journal
+from nasgen.search.journal import JOURNAL_NAME, Journal
 from nasgen.search.loop import Progress
+from nasgen.search.oneshot_report import epochs_lines, plot_heatmap
 from nasgen.search.results import anytime_curve, plot_curve, ranked, summary, trial_json, write_best
 from nasgen.search.strategies import STRATEGIES, parse_params
 
@@ -58,7 +66,32 @@ search.help = inspect.cleandoc(search.help or "") + (
 )
 
 
+def _run_oneshot(journal: Journal, config: SearchConfig, quiet: bool) -> Progress:
+    bar: Any
+    with click.progressbar(
+        length=config.budget or 0,
+        label=f"{config.strategy} on {config.space_name} (epochs)",
+        file=sys.stderr,
+        item_show_func=lambda item: item or "",
+        hidden=quiet,
+    ) as bar:
+
+        def on_batch(phase: str, step: int, steps: int) -> None:
+            bar.update(0, f"{phase} {step}/{steps}")
+
+        def tick(progress: Progress) -> None:
+            bar.update(1, f"best {config.metric} {progress.best:g}")
+
+        loop = build_oneshot(journal, config, on_batch)
+        bar.update(len(loop.rows))
+        progress = loop.run(tick)
+    write_best(journal.directory, config, list(journal.trials()))
+    return progress
+
+
 def _run(journal: Journal, config: SearchConfig, quiet: bool) -> Progress:
+    if is_oneshot(config.strategy):
+        return _run_oneshot(journal, config, quiet)
     loop = build_search(journal, config)
     total = config.budget
     bar: Any
@@ -90,6 +123,13 @@ def _print_result(
         click.echo(json.dumps(summary(config, rows), indent=2))
         return
     top = ranked(rows, config.top_k)
+    if is_oneshot(config.strategy):
+        click.echo(f"{len(rows)} epochs of {config.strategy}; reward: {config.metric}")
+        for line in epochs_lines(config, rows)[-5:]:
+            click.echo(f"  {line}")
+        if rows:
+            click.echo(f"derived: {journal.directory / 'derived.cell'} (epoch {len(rows)})")
+        return
     click.echo(
         f"{progress.evaluated} evaluated, {progress.failed} failed, {progress.rejected} rejected "
         f"by constraints, {progress.duplicates} duplicates; reward: {config.metric}"
@@ -171,6 +211,12 @@ def _print_result(
     "earlier one's simulated cost), as NB-201's reference loops do; it is never evaluated "
     "again. Default: duplicates are free.",
 )
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    help="Where darts and enas train their supernet (cpu, cuda, cuda:1).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @user_errors
 def run(
@@ -193,6 +239,7 @@ def run(
     top_k: int,
     output: Path | None,
     count_duplicates: bool,
+    device: str,
     as_json: bool,
 ) -> None:
     if resume is not None:
@@ -209,19 +256,49 @@ def run(
                 "a search needs SPACE, --evaluator and -o DIR (or --resume DIR)",
                 hint="e.g. nasgen search nb201 --evaluator table:nb201 --budget 100 -o run1",
             )
-        ready = prepare(source, blocks, evaluator_spec, variant, metric)
+        if is_oneshot(strategy):
+            if workers > 1 or count_duplicates:
+                raise NasgenError(
+                    "E853", f"{strategy} trains one supernet in one process", hint="drop --workers"
+                )
+            space_text, found = read_source(source, blocks)
+            space_name, chosen = found.name, check_oneshot(strategy, evaluator_spec, metric)
+        else:
+            if device != "cpu":
+                raise NasgenError(
+                    "E853",
+                    "--device is where darts and enas train; train: trials run on the CPU",
+                )
+            ready = prepare(source, blocks, evaluator_spec, variant, metric)
+            space_text, space_name, chosen = ready.space_text, ready.space_name, ready.metric
         config = SearchConfig(
-            ready.space_text, ready.space_name, strategy, evaluator_spec, ready.metric, seed,
+            space_text, space_name, strategy, evaluator_spec, chosen, seed,
             budget, time_budget, parse_params(strategy, params), workers,
             Constraints(min_params, max_params, min_macs, max_macs), variant, blocks, top_k,
-            count_duplicates,
+            count_duplicates, device,
         )  # fmt: skip
+        created = not output.exists()
         journal = Journal.create(output, config.to_json())
     try:
         progress = _run(journal, config, as_json)
         _print_result(journal, config, progress, as_json)
+    except NasgenError:
+        if resume is None and not any(True for _ in journal.trials()):
+            _discard(journal, created)  # refused before its first result: leave things be
+        raise
     finally:
         journal.close()
+
+
+def _discard(journal: Journal, created: bool) -> None:
+    """Remove a journal this command created that holds nothing (its folder too, if new)."""
+    journal.close()
+    for end in ("", "-wal", "-shm"):
+        (journal.directory / f"{JOURNAL_NAME}{end}").unlink(missing_ok=True)
+    folders = [journal.directory / "best", journal.directory / "epochs"]
+    for folder in folders + ([journal.directory] if created else []):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 @search.command(name="report")
@@ -238,20 +315,55 @@ def run(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the anytime curve (best reward vs evaluations) as a PNG.",
 )
+@click.option(
+    "--heatmap",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="darts, enas: write the architecture distribution of an epoch as a PNG heat map "
+    "(DARTS: the softmax of each edge's alphas; ENAS: the controller's draws per decision).",
+)
+@click.option(
+    "--epoch",
+    type=click.IntRange(min=1),
+    help="The epoch --heatmap draws (default: the last).",
+)
 @user_errors
-def report(directory: Path, top_k: int, as_json: bool, plot: Path | None) -> None:
+def report(
+    directory: Path,
+    top_k: int,
+    as_json: bool,
+    plot: Path | None,
+    heatmap: Path | None,
+    epoch: int | None,
+) -> None:
     """Show a search's result: the top trials, counts, and the anytime curve.
+
+    For darts and enas: every epoch's reward and derived cell (DIR/epochs/NNN.cell), and with
+    --heatmap the architecture distribution.
 
     \b
     Examples:
       nasgen search report run1
       nasgen search report run1 --json > run1.json
       nasgen search report run1 --plot curve.png
+      nasgen search report darts_run --heatmap alphas.png --epoch 10
     """
     journal = Journal.open(directory)
     config = SearchConfig.from_json(journal.config)
     rows = list(journal.trials())
+    oneshot = is_oneshot(config.strategy)
+    maps = [state.get("arch", {}) for _, state in journal.states()] if oneshot else []
     journal.close()
+    if heatmap is not None:
+        if not oneshot:
+            raise NasgenError("E861", f"{directory}: --heatmap is for darts and enas searches")
+        if not maps:
+            raise NasgenError("E861", f"{directory}: no epoch finished yet; no heat map to draw")
+        chosen = epoch or len(maps)
+        if chosen > len(maps):
+            raise NasgenError("E861", f"{directory}: --epoch {chosen}, but {len(maps)} finished")
+        title = f"{config.strategy} on {config.space_name}, epoch {chosen} (seed {config.seed})"
+        plot_heatmap(maps[chosen - 1], title, heatmap)
+        click.echo(f"wrote {heatmap}", err=True)
     if plot is not None:
         curve = anytime_curve(rows)
         if not curve:
@@ -268,12 +380,20 @@ def report(directory: Path, top_k: int, as_json: bool, plot: Path | None) -> Non
             **summary(config, rows),
             "trials_detail": [trial_json(r) for r in rows],
         }
+        if oneshot:
+            data["architecture_by_epoch"] = maps
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(
         f"{config.strategy} on {config.space_name}, seed {config.seed}, "
         f"evaluator {config.evaluator}; reward {config.metric}"
     )
+    if oneshot:
+        for line in epochs_lines(config, rows):
+            click.echo(line)
+        if rows:
+            click.echo(f"derived: {directory / 'derived.cell'} (epoch {len(rows)})")
+        return
     counts = summary(config, rows)["counts"]
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
     for rank, row in enumerate(ranked(rows, top_k), start=1):

@@ -29,7 +29,7 @@ from nasgen.dsl.foreign_source import ForeignSource
 from nasgen.dsl.foreign_values import describe, mapping_of, seq_of, text_of
 from nasgen.errors import NasgenError, SourceText
 
-__all__ = ["darts_genotype", "derive_darts"]
+__all__ = ["darts_genes", "darts_genotype", "derive_darts"]
 
 _HINT = 'expected {"normal": [[...], ...], "reduce": [[...], ...], "primitives": [...]}'
 MAX_NODES = 16
@@ -60,13 +60,20 @@ def _parse(weights: Sequence[Sequence[float]], primitives: Sequence[str]) -> lis
     return gene
 
 
+def darts_genes(
+    logits: Sequence[Sequence[float]], primitives: Sequence[str]
+) -> list[tuple[str, int]]:
+    """The (op, input) pairs the DARTS rule keeps from one cell's logits, two per node."""
+    return _parse([_softmax(r) for r in logits], primitives)
+
+
 def darts_genotype(
     normal: Sequence[Sequence[float]], reduce: Sequence[Sequence[float]], primitives: Sequence[str]
 ) -> str:
     """The ``Genotype(...)`` text DARTS derives from these logits (rows already checked)."""
     nodes = _nodes(len(normal))
     concat = list(range(2, 2 + nodes))
-    genes = [_parse([_softmax(r) for r in rows], primitives) for rows in (normal, reduce)]
+    genes = [darts_genes(rows, primitives) for rows in (normal, reduce)]
     return (
         f"Genotype(normal={genes[0]!r}, normal_concat={concat!r}, "
         f"reduce={genes[1]!r}, reduce_concat={concat!r})"

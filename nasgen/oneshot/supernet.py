@@ -27,8 +27,9 @@ and 2 x 14 x 8 architecture parameters (tested against a count worked out from t
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -37,7 +38,7 @@ from nasgen.backends.torch.layers import ConvBN
 from nasgen.backends.torch.lowerings import lower_node
 from nasgen.dsl import parse_text, resolve
 from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
-from nasgen.dsl.foreign_alphas import darts_genotype
+from nasgen.dsl.foreign_alphas import darts_genes, darts_genotype
 from nasgen.dsl.resolve import Architecture, ResolvedOp
 from nasgen.errors import NasgenError
 from nasgen.ir.emit import Emitter
@@ -48,6 +49,7 @@ from nasgen.space import SearchSpace
 
 __all__ = [
     "MixedOp",
+    "SampledArch",
     "SearchCell",
     "SearchNetwork",
     "SupernetSpec",
@@ -78,20 +80,33 @@ def edges_of(nodes: int) -> list[tuple[int, int]]:
     return [(i, j) for i in range(nodes) for j in range(2 + i)]
 
 
-def _candidates(space: SearchSpace) -> tuple[tuple[str, ...], Architecture]:
+def _candidates(space: SearchSpace, mode: str) -> tuple[tuple[str, ...], Architecture]:
     """The space's op list and a resolved cell whose blocks use those ops in order.
 
     The op list must be one, shared by the cells; the cell has the space's convention, two
-    inputs and one block per op.
+    inputs and one block per op. DARTS's relaxation mixes every edge and concatenates every
+    node, so its space's output is ``all_blocks``; ENAS samples, so loose ends are allowed.
     """
     lists = {spec.ops for spec in space.cells}
     two_inputs = all(len(spec.inputs) == 2 for spec in space.cells)
-    if len(lists) != 1 or not two_inputs or not all(spec.k == 2 for spec in space.cells):
+    outputs = {spec.output for spec in space.cells}
+    allowed = {"all_blocks"} if mode == "darts" else {"all_blocks", "loose_ends"}
+    modes = {spec.input_mode for spec in space.cells}
+    if (
+        len(lists) != 1
+        or not two_inputs
+        or not all(spec.k == 2 for spec in space.cells)
+        or not outputs <= allowed
+        or not modes <= {"choose", "distinct"}
+        or any(spec.skips or len(spec.combines) != 1 for spec in space.cells)
+    ):
+        what = "every node" if mode == "darts" else "every node or its loose ends"
         raise NasgenError(
             "E860",
-            f"space {space.name}: a DARTS supernet needs two-input cells whose blocks each "
-            "read 2 earlier states through one shared op list",
-            hint="the darts space (and spaces written like it)",
+            f"space {space.name}: a {mode.upper()} supernet needs two-input cells whose blocks "
+            f"each add 2 earlier states through one shared op list, and output {what}",
+            hint="the darts space"
+            + (" (and spaces written like it)" if mode == "darts" else " or enas_micro"),
         )
     names = next(iter(lists))
     inputs = (StateRef("h_prev"), StateRef("h"))
@@ -114,7 +129,9 @@ def _chain(nodes: Sequence[IRNode], arch: Architecture) -> nn.Module:
     return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 
 
-def _candidate(rop: ResolvedOp, name: str, c: int, stride: int, arch: Architecture) -> nn.Module:
+def _candidate(
+    rop: ResolvedOp, name: str, c: int, stride: int, arch: Architecture, pool_bn: bool
+) -> nn.Module:
     """One op of a mixed op: the torch lowering of its IR expansion at width c."""
     assert rop.op.expand is not None
     src = IRNode("x", "input", Attrs(), (), (), (c, 64, 64), "search", "input")
@@ -124,7 +141,7 @@ def _candidate(rop: ResolvedOp, name: str, c: int, stride: int, arch: Architectu
         last = _node(f"x.{len(nodes)}", step.op, step.attrs, last)
         nodes.append(last)
     layer = _chain(nodes, arch)
-    if "pool" in name:  # the DARTS code's MixedOp: a BN after each pooling op
+    if pool_bn and "pool" in name:  # the DARTS code's MixedOp: a BN after each pooling op
         layer = nn.Sequential(layer, nn.BatchNorm2d(c, affine=False))
     return layer
 
@@ -136,7 +153,7 @@ def gumbel_hard(
 
     The soft weights are ``softmax((log_softmax(a) + g) / tau)`` with Gumbel noise g.
     """
-    u = torch.rand(alphas.shape, generator=generator).clamp(1e-10, 1 - 1e-10)
+    u = torch.rand(alphas.shape, generator=generator).clamp(1e-10, 1 - 1e-10).to(alphas.device)
     gumbels = -torch.log(-torch.log(u))
     probs = torch.softmax((torch.log_softmax(alphas, dim=-1) + gumbels) / tau, dim=-1)
     index = probs.argmax(dim=-1)
@@ -187,8 +204,28 @@ def _no_affine(module: nn.Module) -> None:
             bn.register_parameter("bias", None)
 
 
+Path = tuple[tuple[int, int], ...]
+"""One node of a sampled cell: (input state, op) per branch (ENAS: two branches, added)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SampledArch:
+    """The paths of a sampled architecture: one per node of the normal and the reduction cell."""
+
+    normal: tuple[Path, ...]
+    reduce: tuple[Path, ...]
+
+
 class SearchCell(nn.Module):
-    """Input projections, then every edge a mixed op, nodes summed, nodes concatenated."""
+    """Input projections, every (node, branch, input) a mixed op, the nodes' output.
+
+    DARTS (one branch): node i sums a mixed op on each of its 2 + i inputs; the cell
+    concatenates every node. ENAS (``branches = 2``, ``loose = True`` for spaces whose cells
+    output their loose ends): node i adds the chosen op of each branch on its chosen input,
+    with weights of their own per (node, branch, input, op) as in ENAS's ``x``/``y`` scopes;
+    the loose ends go through ReLU, a 1x1 convolution with one weight slice per node (ENAS's
+    gathered ``final_conv``) and a BN, so every sampled cell outputs ``c`` channels.
+    """
 
     def __init__(
         self,
@@ -198,10 +235,14 @@ class SearchCell(nn.Module):
         shapes: tuple[tuple[int, int, int], tuple[int, int, int]],
         c: int,
         reduction: bool,
+        *,
+        branches: int = 1,
+        loose: bool = False,
+        darts: bool = True,
     ) -> None:
         """A cell reading states of ``shapes`` (h_prev, h) at width ``c``."""
         super().__init__()
-        self.nodes, self.reduction = nodes, reduction
+        self.nodes, self.reduction, self.branches = nodes, reduction, branches
         cell = arch.cells["c"]
         graph = IRGraph(arch)
         for node_id, shape in zip(("s0", "s1"), shapes, strict=True):
@@ -219,22 +260,45 @@ class SearchCell(nn.Module):
         self.edges = nn.ModuleList(
             MixedOp(
                 [
-                    _candidate(rop, name, c, 2 if reduction and j < 2 else 1, arch)
+                    _candidate(rop, name, c, 2 if reduction and j < 2 else 1, arch, darts)
                     for rop, name in zip(rops, names, strict=True)
                 ]
             )
-            for _, j in edges_of(nodes)
+            for i in range(nodes)
+            for _ in range(branches)
+            for j in range(2 + i)
         )
-        _no_affine(self)
+        self.gather = (
+            nn.ModuleList(nn.Conv2d(c, c, 1, bias=False) for _ in range(nodes)) if loose else None
+        )
+        self.gather_bn = nn.BatchNorm2d(c) if loose else None
+        self.out_channels = c if loose else nodes * c
+        if darts:
+            _no_affine(self)
+
+    def edge(self, node: int, branch: int, j: int) -> MixedOp:
+        """The mixed op of a node's branch on input state ``j``."""
+        first = self.branches * (node * (node + 3) // 2)  # branches x (2 + 3 + ... + (1 + node))
+        found = self.edges[first + branch * (2 + node) + j]
+        assert isinstance(found, MixedOp)
+        return found
 
     def forward(
-        self, s0: Tensor, s1: Tensor, weights: Tensor, chosen: Sequence[int] | None = None
+        self,
+        s0: Tensor,
+        s1: Tensor,
+        weights: Tensor | None = None,
+        chosen: Sequence[int] | None = None,
+        paths: Sequence[Path] | None = None,
     ) -> Tensor:
-        """The cell on (h_prev, h) with one row of op weights per edge.
+        """The cell on (h_prev, h): mixed (``weights``, one row per edge) or sampled (``paths``).
 
         ``chosen`` (GDAS): the candidate each edge runs.
         """
         states = [self.preprocess[0](s0), self.preprocess[1](s1)]
+        if paths is not None:
+            return self._sampled(states, paths)
+        assert weights is not None
         offset = 0
         for _ in range(self.nodes):
             total = sum(
@@ -250,6 +314,24 @@ class SearchCell(nn.Module):
             states.append(total)
         return torch.cat(states[2:], dim=1)
 
+    def _sampled(self, states: list[Tensor], paths: Sequence[Path]) -> Tensor:
+        read = set()
+        for i, path in enumerate(paths):
+            terms = []
+            for branch, (j, k) in enumerate(path):
+                terms.append(self.edge(i, branch, j).ops[k](states[j]))
+                read.add(j)
+            states.append(sum(terms[1:], terms[0]))
+        if self.gather is None or self.gather_bn is None:
+            return torch.cat(states[2:], dim=1)
+        loose = [i for i in range(self.nodes) if 2 + i not in read]
+        total = sum(
+            (self.gather[i](torch.relu(states[2 + i])) for i in loose[1:]),
+            self.gather[loose[0]](torch.relu(states[2 + loose[0]])),
+        )
+        out: Tensor = self.gather_bn(total)
+        return out
+
 
 def _path(graph: IRGraph, node_id: str) -> list[IRNode]:
     """The projection nodes from a cell input to ``node_id``, first to last."""
@@ -262,19 +344,32 @@ def _path(graph: IRGraph, node_id: str) -> list[IRNode]:
 
 
 class SearchNetwork(nn.Module):
-    """The DARTS search network of a space (see the module notes)."""
+    """The DARTS or ENAS search network of a space (see the module notes)."""
 
     def __init__(
-        self, space: SearchSpace, spec: SupernetSpec = SupernetSpec(), input_size: int = 32
+        self,
+        space: SearchSpace,
+        spec: SupernetSpec = SupernetSpec(),
+        input_size: int = 32,
+        mode: str = "darts",
     ) -> None:
-        """Build the supernet; its alphas drawn from the current torch generator."""
+        """Build the supernet; its weights (and alphas) drawn from the current torch generator."""
         super().__init__()
-        names, arch = _candidates(space)
+        if mode not in ("darts", "enas"):
+            raise ValueError(f"mode must be darts or enas, not {mode}")
+        names, arch = _candidates(space, mode)
         nodes = {c.blocks for c in space.cells}
         if len(nodes) != 1:
             raise NasgenError("E860", f"space {space.name}: its cells differ in block count")
+        self.space, self.mode = space, mode
         self.nodes = nodes.pop()
         self.primitives = tuple(names)
+        darts = mode == "darts"
+        kind = {
+            "branches": 1 if darts else 2,
+            "loose": not darts and space.cells[0].output == "loose_ends",
+            "darts": darts,
+        }
         c_stem = spec.stem_multiplier * spec.C
         self.stem = ConvBN(spec.input_channels, c_stem, 3, 1, relu=False)
         size = input_size
@@ -285,18 +380,20 @@ class SearchNetwork(nn.Module):
             if reduction:
                 c *= 2
                 size = -(-size // 2)
-            cells.append(SearchCell(names, arch, self.nodes, shapes, c, reduction))
+            cell = SearchCell(names, arch, self.nodes, shapes, c, reduction, **kind)  # type: ignore[arg-type]
+            cells.append(cell)
             self.reductions.append(reduction)
-            shapes = (shapes[1], (self.nodes * c, size, size))
+            shapes = (shapes[1], (cell.out_channels, size, size))
         self.cells = nn.ModuleList(cells)
         self.classifier = nn.Linear(shapes[1][0], spec.classes)
-        k = len(edges_of(self.nodes))
-        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(k, len(names)))
-        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(k, len(names)))
+        if darts:
+            k = len(edges_of(self.nodes))
+            self.alphas_normal = nn.Parameter(1e-3 * torch.randn(k, len(names)))
+            self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(k, len(names)))
 
     def arch_parameters(self) -> list[nn.Parameter]:
-        """The architecture parameters (alphas), apart from the weights."""
-        return [self.alphas_normal, self.alphas_reduce]
+        """The architecture parameters (DARTS's alphas; none for ENAS), apart from the weights."""
+        return [self.alphas_normal, self.alphas_reduce] if self.mode == "darts" else []
 
     def weights(self) -> Iterator[nn.Parameter]:
         """Every parameter but the alphas."""
@@ -308,15 +405,61 @@ class SearchNetwork(nn.Module):
         rows = [a.detach().cpu().tolist() for a in self.arch_parameters()]
         return darts_genotype(rows[0], rows[1], self.primitives)
 
-    def forward(
-        self, x: Tensor, tau: float | None = None, generator: torch.Generator | None = None
-    ) -> Tensor:
-        """Logits of a batch, every mixed op weighted by the softmax of its alphas.
+    def derived(self) -> tuple[int, ...]:
+        """The space's choice vector of the cell the DARTS rule derives from the alphas."""
+        genes = [
+            darts_genes(a.detach().cpu().tolist(), self.primitives) for a in self.arch_parameters()
+        ]
+        template = self.space.decode(self.space.sample(random.Random(0)))
+        cells = []
+        for spec, cell, gene in zip(self.space.cells, template.cells, genes, strict=False):
+            states = (*spec.inputs, *(spec.block_name(i) for i in range(self.nodes)))
+            blocks = tuple(
+                replace(
+                    block,
+                    ops=tuple(OpCall(op, StateRef(states[j])) for op, j in gene[2 * i : 2 * i + 2]),
+                )
+                for i, block in enumerate(cell.blocks)
+            )
+            cells.append(replace(cell, blocks=blocks))
+        return self.space.encode(replace(template, cells=tuple(cells)))
 
-        With ``tau`` (GDAS, Dong & Yang, CVPR 2019): one Gumbel-softmax draw per edge for the
-        batch, shared by the cells of a kind; only the drawn candidate runs (the memory-lean
-        variant), with straight-through hard weights.
+    def sampled(self, choices: Sequence[int]) -> SampledArch:
+        """The paths of the architecture a choice vector of the space names."""
+        module = self.space.decode(choices)
+        found = []
+        for spec in self.space.cells:
+            cell = module.cell(spec.name)
+            assert cell is not None
+            states = [*spec.inputs, *(b.name for b in cell.blocks)]
+            found.append(
+                tuple(
+                    tuple((states.index(c.input.name), spec.ops.index(c.op)) for c in b.ops)
+                    for b in cell.blocks
+                )
+            )
+        return SampledArch(found[0], found[-1])
+
+    def forward(
+        self,
+        x: Tensor,
+        tau: float | None = None,
+        generator: torch.Generator | None = None,
+        arch: SampledArch | None = None,
+    ) -> Tensor:
+        """Logits of a batch: mixed (DARTS), Gumbel-sampled (GDAS) or one sampled cell (ENAS).
+
+        DARTS: every mixed op weighted by the softmax of its alphas. With ``tau`` (GDAS, Dong &
+        Yang, CVPR 2019): one Gumbel-softmax draw per edge for the batch, shared by the cells
+        of a kind; only the drawn candidate runs (the memory-lean variant), with
+        straight-through hard weights. With ``arch`` (ENAS): the sampled paths only.
         """
+        s0 = s1 = self.stem(x)
+        if arch is not None:
+            for cell, reduction in zip(self.cells, self.reductions, strict=True):
+                paths = arch.reduce if reduction else arch.normal
+                s0, s1 = s1, cell(s0, s1, paths=paths)
+            return self._head(s1)
         if tau is None:
             normal = torch.softmax(self.alphas_normal, dim=-1)
             reduce = torch.softmax(self.alphas_reduce, dim=-1)
@@ -326,9 +469,11 @@ class SearchNetwork(nn.Module):
                 gumbel_hard(a, tau, generator) for a in self.arch_parameters()
             )
             chosen = (n_index, r_index)
-        s0 = s1 = self.stem(x)
         for cell, reduction in zip(self.cells, self.reductions, strict=True):
             weights, index = (reduce, chosen[1]) if reduction else (normal, chosen[0])
             s0, s1 = s1, cell(s0, s1, weights, index)
+        return self._head(s1)
+
+    def _head(self, s1: Tensor) -> Tensor:
         pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(s1, 1), 1)
         return self.classifier(pooled)  # type: ignore[no-any-return]

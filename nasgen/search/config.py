@@ -63,6 +63,7 @@ class SearchConfig:
     blocks: int | None = None
     top_k: int = 5
     count_duplicates: bool = False  # a duplicate counts against the budget (NB-201's loops)
+    device: str = "cpu"  # where a one-shot method trains its supernet
 
     def __post_init__(self) -> None:
         """Refuse a search that could never stop."""

@@ -17,7 +17,11 @@ choices, text, hash, status, cost, metrics, reward, error, timings, worker) and 
 (the strategy's ``state_dict`` at each step, zlib-compressed JSON) and ``blobs``: a state may
 hold ``bytes`` (a controller's or a predictor's weights as safetensors), stored once by their
 sha256 and referenced from the JSON as ``{"$blob": digest}``, so a state that did not change
-its weights since the last step costs a few bytes, not megabytes.
+its weights since the last step costs a few bytes, not megabytes. A one-shot search (DARTS,
+ENAS) writes one trial an epoch (the derived cell, with the epoch's numbers) together with its
+state and ``checkpoint``: one row, the supernet's weights and optimizer states after the
+latest epoch, replaced in the same transaction (a supernet's megabytes are kept once, not
+once an epoch).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ CREATE TABLE states (
 );
 """
 _BLOBS = "CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, data BLOB NOT NULL)"
+_CHECKPOINT = "CREATE TABLE IF NOT EXISTS checkpoint (name TEXT PRIMARY KEY, data BLOB NOT NULL)"
 _BLOB = "$blob"
 
 TIMING_COLUMNS = ("seconds", "worker", "proposed_at", "finished_at")
@@ -154,6 +159,7 @@ class Journal:
             conn = _connect(tmp)
             conn.executescript(_SCHEMA)
             conn.execute(_BLOBS)
+            conn.execute(_CHECKPOINT)
             rows = [("kind", _KIND), ("format", str(FORMAT)), ("config", json.dumps(config))]
             conn.executemany("INSERT INTO meta VALUES (?, ?)", rows)
             conn.close()  # the last connection: the WAL is checkpointed into the file
@@ -186,6 +192,7 @@ class Journal:
                 f"{path}: journal format {fmt[0] if fmt else '?'}; this nasgen reads {FORMAT}",
             )
         conn.execute(_BLOBS)  # journals written before blobs existed have none yet
+        conn.execute(_CHECKPOINT)
         return cls(directory, conn)
 
     def _meta(self, key: str) -> str:
@@ -252,6 +259,60 @@ class Journal:
                     trial,
                 ),
             )
+
+    def add_epoch(
+        self,
+        proposal: Proposal,
+        evaluation: Evaluation,
+        reward: float | None,
+        state: Mapping[str, Any],
+        checkpoint: bytes,
+        *,
+        params: int | None,
+        macs: int | None,
+        seconds: float,
+        worker: str,
+    ) -> None:
+        """Record a one-shot epoch: its derived cell and numbers, state and checkpoint, at once."""
+        now = time.time()
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute(
+                "INSERT INTO trials (trial, choices, text, hash, status, params, macs, reward, "
+                "metrics, cost, error, seconds, worker, proposed_at, finished_at) "
+                "VALUES (?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    proposal.trial,
+                    json.dumps(list(proposal.choices)),
+                    proposal.text,
+                    proposal.arch_hash,
+                    params,
+                    macs,
+                    reward,
+                    json.dumps(dict(evaluation.metrics), sort_keys=True),
+                    evaluation.cost,
+                    evaluation.error,
+                    seconds,
+                    worker,
+                    now - seconds,
+                    now,
+                ),
+            )
+            self._save_state(proposal.trial + 1, proposal.trial + 1, state)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO checkpoint (name, data) VALUES ('latest', ?)",
+                (checkpoint,),
+            )
+
+    def checkpoint(self) -> bytes | None:
+        """The one-shot checkpoint of the latest epoch, or None."""
+        row = self._conn.execute("SELECT data FROM checkpoint WHERE name = 'latest'").fetchone()
+        return None if row is None else bytes(row[0])
+
+    def states(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(asked, state) of every step, in order (a one-shot search's report reads them)."""
+        for asked, blob in self._conn.execute("SELECT asked, state FROM states ORDER BY step"):
+            yield int(asked), self._load_blobs(json.loads(zlib.decompress(blob)))
 
     def told(self, asked: int, told: int, state: Mapping[str, Any]) -> None:
         """Record a tell: the new told count and the strategy state after it."""

@@ -23,21 +23,23 @@ from nasgen.api import CompileOptions
 from nasgen.errors import NasgenError, did_you_mean
 from nasgen.search.base import Evaluation
 
-__all__ = ["TrainEvaluator"]
+__all__ = ["TrainEvaluator", "parse_train_spec"]
 
 _KEYS = {"epochs": int, "batch": int, "valid": float, "max_batches": int, "lr": float}
 _SPLIT_SEED = 0  # every trial of a search trains and scores on the same split
 
 
-def _parse(arg: str) -> tuple[str, dict[str, Any]]:
+def parse_train_spec(arg: str, valid: float = 0.2) -> tuple[str, dict[str, Any], set[str]]:
+    """``DATA[,key=value...]`` as (data spec, every key's value, the keys given); E834 if bad."""
     data, *pairs = arg.split(",")
     values: dict[str, Any] = {
         "epochs": 1,
         "batch": 64,
-        "valid": 0.2,
+        "valid": valid,
         "max_batches": None,
         "lr": None,
     }
+    given = set()
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or key not in _KEYS:
@@ -45,13 +47,16 @@ def _parse(arg: str) -> tuple[str, dict[str, Any]]:
             raise NasgenError("E834", f"train evaluator: {pair!r} is not KEY=VALUE", hint=hint)
         try:
             values[key] = _KEYS[key](text)
+            given.add(key)
         except ValueError:
             raise NasgenError(
                 "E834", f"train evaluator: {key}={text} is not a {_KEYS[key].__name__}"
             ) from None
     if values["epochs"] < 1 or values["batch"] < 1 or not 0 < values["valid"] < 1:
         raise NasgenError("E834", "train evaluator: epochs, batch >= 1 and 0 < valid < 1")
-    return data, values
+    if values["max_batches"] is not None and values["max_batches"] < 1:
+        raise NasgenError("E834", "train evaluator: max_batches >= 1")
+    return data, values, given
 
 
 class TrainEvaluator:
@@ -61,7 +66,7 @@ class TrainEvaluator:
         """``arg`` is ``DATA[,key=value...]``; the data set is read once, here."""
         from nasgen.training.data import load_data, split_data
 
-        self.data_spec, self.values = _parse(arg)
+        self.data_spec, self.values, _ = parse_train_spec(arg)
         self.name = f"train:{arg}"
         self.options = options or CompileOptions()
         data = load_data(self.data_spec)

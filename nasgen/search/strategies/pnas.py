@@ -73,9 +73,9 @@ from typing import Any
 import torch
 
 from nasgen.errors import NasgenError
+from nasgen.policy.tensors import pack, unpack
 from nasgen.search.base import Told
 from nasgen.search.strategies.surrogate import PREDICTORS, Surrogate, Vector, seeded, spearman
-from nasgen.search.strategies.tensors import pack, unpack
 
 _F64 = torch.float64
 

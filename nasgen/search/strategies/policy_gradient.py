@@ -3,7 +3,8 @@
 Pipeline stage: search (strategy helper). Imports torch (when constructed) and
 ``nasgen.errors``.
 
-A strategy of this family samples each proposal from its controller (``controller.py``) with
+A strategy of this family samples each proposal from its controller
+(``nasgen.policy.controller``) with
 a generator seeded by (strategy, seed, ask number), remembers the log-probability the vector
 had when it was sampled, and collects told results until it has ``batch`` of them; then the
 subclass's ``update`` takes Adam steps on them. Failed and rejected proposals (no reward)
@@ -23,9 +24,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nasgen.errors import NasgenError
+from nasgen.policy.controller import make_policy
+from nasgen.policy.tensors import load_adam, one_thread, pack, save_adam, unpack
 from nasgen.search.base import Told
-from nasgen.search.strategies.controller import make_policy
-from nasgen.search.strategies.tensors import load_adam, one_thread, pack, save_adam, unpack
 
 if TYPE_CHECKING:
     import torch

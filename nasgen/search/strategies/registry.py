@@ -46,7 +46,20 @@ class StrategyInfo:
     doc: str
     wants_kinds: bool = False  # told which decisions are inputs (wiring) and which ops
     wants_blocks: bool = False  # told the block (0-based, within its cell) of each decision
+    oneshot: str | None = None  # a weight-sharing method: its settings class (cls is the method)
+    metrics: tuple[str, ...] = ()  # what a one-shot method reports an epoch (the reward is one)
 
+
+ENAS_METRICS = (
+    "valid_acc", "valid_loss", "train_acc", "train_loss", "reward", "entropy", "baseline",
+    "derive_acc", "lr",
+)  # fmt: skip
+
+ENAS_METRICS = (
+    "valid_acc", "valid_loss", "train_acc", "train_loss", "reward", "entropy", "baseline",
+    "derive_acc", "lr",
+)  # fmt: skip
+"""What ENAS reports an epoch (``nasgen.oneshot.enas``)."""
 
 STRATEGIES: dict[str, StrategyInfo] = {
     "random": StrategyInfo(
@@ -124,6 +137,48 @@ STRATEGIES: dict[str, StrategyInfo] = {
         "progressive growth with a learned surrogate, Liu et al. 2018 (beam over 1..B blocks)",
         wants_blocks=True,
     ),
+    "darts": StrategyInfo(
+        "darts",
+        "nasgen.oneshot.darts_search",
+        "DartsSearch",
+        (
+            Param("order", int, 1, "1: first-order DARTS; 2: the unrolled second-order step"),
+            Param("gumbel", bool, False, "GDAS: one Gumbel-softmax draw per edge (memory-lean)"),
+            Param("C", int, 16, "the search network's initial channels (DARTS: 16)"),
+            Param("layers", int, 8, "cells in the search network (DARTS: 8)"),
+            Param("lr", float, 0.025, "weights' SGD lr, cosine-annealed to lr_min (DARTS)"),
+            Param("lr_min", float, 0.001, "the weights' final lr (DARTS)"),
+            Param("arch_lr", float, 0.0003, "alphas' Adam lr (DARTS)"),
+            Param("tau_max", float, 10.0, "GDAS's first temperature"),
+            Param("tau_min", float, 0.1, "GDAS's last temperature"),
+        ),
+        "DARTS weight sharing, Liu et al. 2019: --budget epochs of bilevel steps on a supernet",
+        oneshot="DartsSearchConfig",
+        metrics=("valid_acc", "valid_loss", "train_loss", "arch_loss", "lr"),
+    ),
+    "enas": StrategyInfo(
+        "enas",
+        "nasgen.oneshot.enas",
+        "EnasSearch",
+        (
+            Param("C", int, 20, "the shared network's initial channels (ENAS micro: 20)"),
+            Param("layers", int, 8, "cells, reductions included (ENAS micro: 6 + 2)"),
+            Param("lr", float, 0.05, "weights' SGD lr, cosine with restarts to lr_min (ENAS)"),
+            Param("lr_min", float, 0.0005, "the weights' lowest lr (ENAS)"),
+            Param("controller_lr", float, 0.0035, "controller's Adam lr (ENAS micro)"),
+            Param("hidden", int, 64, "controller LSTM units (ENAS: 64)"),
+            Param("tanh", float, 1.10, "logits bound c * tanh (ENAS micro: 1.10)"),
+            Param("op_tanh_reduce", float, 2.5, "the ops' bound is tanh / this (ENAS: 2.5)"),
+            Param("entropy", float, 0.0001, "entropy bonus added to the reward (ENAS: 1e-4)"),
+            Param("baseline_decay", float, 0.99, "moving-average baseline decay (ENAS: 0.99)"),
+            Param("aggregate", int, 10, "samples per controller step (ENAS: 10)"),
+            Param("controller_steps", int, 30, "controller steps an epoch (ENAS micro: 30)"),
+            Param("derive", int, 100, "samples scored to pick the epoch's architecture"),
+        ),
+        "ENAS weight sharing, Pham et al. 2018: --budget epochs of shared weights + controller",
+        oneshot="EnasConfig",
+        metrics=ENAS_METRICS,
+    ),
 }
 
 
@@ -175,6 +230,12 @@ def make_strategy(
 ) -> Strategy:
     """A fresh strategy over the choice vectors of a space with these ``decisions``."""
     info = _info(strategy)
+    if info.oneshot is not None:
+        raise NasgenError(
+            "E866",
+            f"{strategy} is a one-shot (weight-sharing) method, not a multi-trial strategy",
+            hint=f"run it with `nasgen search SPACE --strategy {strategy} --evaluator train:DATA`",
+        )
     cls = getattr(importlib.import_module(info.module), info.cls)
     sizes = tuple(d.size for d in decisions)
     extra: dict[str, Any] = {}

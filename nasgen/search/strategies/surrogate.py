@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nasgen.search.strategies.tensors import one_thread, pack, unpack
+from nasgen.policy.tensors import one_thread, pack, unpack
 
 __all__ = ["MAX_CHILDREN", "PREDICTORS", "Surrogate", "Vector", "seeded", "spearman"]
 

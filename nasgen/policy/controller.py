@@ -1,6 +1,6 @@
 """Controllers: policies over a space's choice vectors that sample and score decisions.
 
-Pipeline stage: search (strategy helper). Imports torch (when constructed).
+Pipeline stage: policy (below search and one-shot). Imports torch (when constructed).
 
 Two forms, both float64 (their state round-trips bit for bit, so a resumed search learns
 exactly as an uninterrupted one):
@@ -13,7 +13,9 @@ exactly as an uninterrupted one):
   for other spaces, the decisions their encoding defines). Its input at step i is an
   embedding of the option chosen at step i - 1 (a learned start vector at step 0), and a
   linear head per decision turns its output into that decision's logits. Every weight is
-  initialised U(-0.1, 0.1), as NASNet's paper says.
+  initialised U(-0.1, 0.1), as NASNet's paper says. ENAS (Pham et al. 2018, released code)
+  bounds each head's logits as ``c * tanh(logits)`` (``squash``: ``c`` per decision, 1.10 for
+  the wiring and 1.10 / 2.5 for the ops in its micro search; 0 leaves a head as it is).
 
 ``sample`` draws a vector with a given generator and returns its log-probability;
 ``log_prob`` scores a batch of vectors (teacher forcing) with gradients, for an update.
@@ -101,11 +103,21 @@ class LogitsPolicy:
 class LSTMPolicy:
     """NASNet's recurrent controller over the space's decisions (see the module notes)."""
 
-    def __init__(self, sizes: Sequence[int], hidden: int, layers: int, seed: int) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        hidden: int,
+        layers: int,
+        seed: int,
+        squash: Sequence[float] | None = None,
+    ) -> None:
         """A controller with ``layers`` LSTM layers of ``hidden`` units, seeded."""
         import torch
 
         self.sizes = tuple(sizes)
+        self.squash = tuple(squash) if squash is not None else (0.0,) * len(self.sizes)
+        if len(self.squash) != len(self.sizes):
+            raise ValueError("squash needs one constant per decision")
         gen = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):  # torch's own init is overwritten below
             self.lstm = torch.nn.LSTM(hidden, hidden, layers, batch_first=True).double()
@@ -137,6 +149,13 @@ class LSTMPolicy:
         named["start"] = self.start
         return named
 
+    def _bounded(self, i: int, logits: torch.Tensor) -> torch.Tensor:
+        """Head ``i``'s logits, as ENAS bounds them (``c * tanh``) when ``squash[i]`` is set."""
+        import torch
+
+        c = self.squash[i]
+        return c * torch.tanh(logits) if c > 0 else logits
+
     def sample(self, generator: torch.Generator) -> tuple[tuple[int, ...], float]:
         """Decisions one after another, each fed to the next step."""
         import torch
@@ -146,7 +165,7 @@ class LSTMPolicy:
             choices, total = [], 0.0
             for i, head in enumerate(self.heads):
                 out, state = self.lstm(x, state)
-                logs = torch.log_softmax(head(out[0, -1]), 0)
+                logs = torch.log_softmax(self._bounded(i, head(out[0, -1])), 0)
                 c = int(torch.multinomial(logs.exp(), 1, generator=generator))
                 choices.append(c)
                 total += float(logs[c])
@@ -166,7 +185,7 @@ class LSTMPolicy:
         log_p = torch.zeros(n, dtype=torch.float64)
         entropy = torch.zeros(n, dtype=torch.float64)
         for i, head in enumerate(self.heads):
-            logs = torch.log_softmax(head(out[:, i]), -1)
+            logs = torch.log_softmax(self._bounded(i, head(out[:, i])), -1)
             log_p = log_p + logs.gather(1, index[:, i : i + 1]).squeeze(1)
             entropy = entropy - (logs.exp() * logs).sum(-1)
         return log_p, entropy

@@ -1,6 +1,6 @@
 """Learned strategy state as bytes: weights and Adam's moments as safetensors, exactly.
 
-Pipeline stage: search (strategy helper). Imports torch and safetensors (when called).
+Pipeline stage: policy (below search and one-shot). Imports torch and safetensors (when called).
 
 A controller's or a predictor's ``state_dict`` puts its tensors here as one ``bytes`` value
 (safetensors: data only, never a pickle); the journal stores such values once by content
@@ -36,9 +36,9 @@ def unpack(data: bytes) -> dict[str, torch.Tensor]:
 
 
 def save_adam(
-    optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]
+    optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor], prefix: str = "adam"
 ) -> dict[str, torch.Tensor]:
-    """Adam's per-parameter state (step, moments) as ``adam.{i}.{key}`` tensors."""
+    """Per-parameter optimizer state as ``{prefix}.{i}.{key}`` (Adam's moments, SGD's momentum)."""
     import torch
 
     out: dict[str, torch.Tensor] = {}
@@ -46,7 +46,7 @@ def save_adam(
         state = optimizer.state.get(p, {})
         for key, value in state.items():
             tensor = value if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-            out[f"adam.{i}.{key}"] = tensor.detach().clone()
+            out[f"{prefix}.{i}.{key}"] = tensor.detach().clone()
     return out
 
 
@@ -54,11 +54,16 @@ def load_adam(
     optimizer: torch.optim.Optimizer,
     params: Sequence[torch.Tensor],
     tensors: Mapping[str, torch.Tensor],
+    prefix: str = "adam",
 ) -> None:
     """Restore what ``save_adam`` wrote (parameters with no entry have no state yet)."""
     for i, p in enumerate(params):
-        prefix = f"adam.{i}."
-        state = {k[len(prefix) :]: v.clone() for k, v in tensors.items() if k.startswith(prefix)}
+        head = f"{prefix}.{i}."
+        state = {  # Adam's step count stays on the CPU, as torch keeps it
+            k[len(head) :]: (v if k.endswith(".step") else v.to(p.device)).clone()
+            for k, v in tensors.items()
+            if k.startswith(head)
+        }
         if state:
             optimizer.state[p] = state
         else:

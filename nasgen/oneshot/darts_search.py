@@ -1,0 +1,160 @@
+"""DARTS (and GDAS) as a one-shot method: epochs of bilevel steps, the DARTS rule after each.
+
+Pipeline stage: one-shot. Imports torch, ``nasgen.training`` (seeds) and the rest of
+``nasgen.oneshot``.
+
+An epoch follows the DARTS code's ``train_search.py``: the weights' learning rate is cosine
+annealed from 0.025 to 0.001 over the search's epochs (``CosineAnnealingLR``, set at the start
+of each epoch); each step takes a batch of the weights' split and one of the architecture's
+split (the other half of the training set) and runs ``DartsStep`` (the alphas step, then the
+weights step). After the epoch the relaxed supernet is scored on the architecture's split
+(``valid_acc``, ``valid_loss``: a weight-sharing number, not a stand-alone accuracy) and the
+DARTS rule derives the cell. GDAS (``gumbel``): one Gumbel-softmax draw per edge per forward,
+tau annealed linearly from 10 to 0.1 over the epochs (Dong & Yang 2019).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from nasgen.oneshot.darts import DartsConfig, DartsStep
+from nasgen.oneshot.method import (
+    ArchMap,
+    Checkpoint,
+    EpochData,
+    EpochResult,
+    OnBatch,
+    cosine,
+    cycle,
+    steps_of,
+)
+from nasgen.oneshot.supernet import SearchNetwork, SupernetSpec, edges_of, gdas_tau
+from nasgen.space import SearchSpace
+from nasgen.training.data import batches
+from nasgen.training.trainer import derived_seed
+
+__all__ = ["DartsSearch", "DartsSearchConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class DartsSearchConfig:
+    """A DARTS search's settings (the DARTS code's defaults)."""
+
+    order: int = 1
+    gumbel: bool = False
+    C: int = 16
+    layers: int = 8
+    lr: float = 0.025
+    lr_min: float = 0.001
+    arch_lr: float = 3e-4
+    tau_max: float = 10.0
+    tau_min: float = 0.1
+
+
+@torch.no_grad()
+def score(forward: Any, data: EpochData, steps: int) -> tuple[float, float]:
+    """(mean loss, accuracy) of ``forward(x)`` on the first ``steps`` batches of the valid split."""
+    total, correct, seen = 0.0, 0, 0
+    for s, (x, y) in enumerate(batches(data.valid, data.batch, generator=None, augment=None)):
+        if s >= steps:
+            break
+        x, y = x.to(data.device), y.to(data.device)
+        logits = forward(x)
+        total += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+        correct += int((logits.argmax(1) == y).sum())
+        seen += len(y)
+    return total / max(seen, 1), correct / max(seen, 1)
+
+
+class DartsSearch:
+    """A DARTS supernet over a space and its two optimisers, an epoch at a time."""
+
+    metrics = ("valid_acc", "valid_loss", "train_loss", "arch_loss", "lr")
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        config: DartsSearchConfig,
+        seed: int,
+        shape: tuple[int, int, int],
+        device: torch.device,
+    ) -> None:
+        """The supernet for inputs of ``shape`` (channels, size, classes), seeded, on ``device``."""
+        channels, size, classes = shape
+        spec = SupernetSpec(config.C, config.layers, classes, input_channels=channels)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = SearchNetwork(space, spec, size).to(device)
+        self.config, self.seed = config, seed
+        self.step = DartsStep(
+            self.net,
+            DartsConfig(order=config.order, lr=config.lr, arch_lr=config.arch_lr, seed=seed),
+        )
+        self.checkpoint = Checkpoint(
+            {"net": self.net},
+            {
+                "sgd": (self.step.w_optimizer, self.step.weights),
+                "adam": (self.step.a_optimizer, self.net.arch_parameters()),
+            },
+        )
+
+    def run_epoch(
+        self, epoch: int, epochs: int, data: EpochData, on_batch: OnBatch | None
+    ) -> EpochResult:
+        """One epoch of DARTS steps, then the score and the derived cell."""
+        cfg = self.config
+        lr = cosine(epoch, epochs, cfg.lr, cfg.lr_min)
+        for group in self.step.w_optimizer.param_groups:
+            group["lr"] = lr
+        tau = gdas_tau(epoch, epochs, cfg.tau_max, cfg.tau_min) if cfg.gumbel else None
+        self.step.config = replace(self.step.config, tau=tau)
+        train = cycle(data.train, data.batch, self._gen("train", epoch), data.device)
+        valid = cycle(data.valid, data.batch, self._gen("valid", epoch), data.device)
+        steps = steps_of(data.train, data.batch, data.max_batches)
+        losses = [0.0, 0.0]
+        for s in range(steps):
+            loss, arch_loss = self.step.step(next(train), next(valid))
+            losses[0] += loss
+            losses[1] += arch_loss
+            if on_batch is not None:
+                on_batch("search", s + 1, steps)
+        self.net.eval()
+        valid_loss, valid_acc = score(
+            self.net, data, steps_of(data.valid, data.batch, data.max_batches)
+        )
+        metrics = {
+            "valid_acc": valid_acc,
+            "valid_loss": valid_loss,
+            "train_loss": losses[0] / steps,
+            "arch_loss": losses[1] / steps,
+            "lr": lr,
+        }
+        if tau is not None:
+            metrics["tau"] = tau
+        rows = [f"{2 + i} <- {j}" for i, j in edges_of(self.net.nodes)]
+        arch = {
+            kind: ArchMap(
+                rows,
+                [list(self.net.primitives)] * len(rows),
+                torch.softmax(a.detach().cpu().double(), -1).tolist(),
+            )
+            for kind, a in zip(("normal", "reduce"), self.net.arch_parameters(), strict=True)
+        }
+        return EpochResult(self.net.derived(), metrics, arch)
+
+    def _gen(self, purpose: str, epoch: int) -> torch.Generator:
+        return torch.Generator().manual_seed(derived_seed(self.seed, "darts", purpose, epoch))
+
+    def state_dict(self) -> dict[str, Any]:
+        """The step count (GDAS's draws) and the checkpoint."""
+        return {"steps": self.step.steps, "checkpoint": self.checkpoint.pack()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict``'s output."""
+        self.step.steps = int(state["steps"])
+        self.checkpoint.load(state["checkpoint"])
