@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nasgen.errors import NasgenError
 from nasgen.oneshot.darts import DartsConfig, DartsStep
 from nasgen.oneshot.method import (
     ArchMap,
@@ -54,6 +55,17 @@ class DartsSearchConfig:
     arch_lr: float = 3e-4
     tau_max: float = 10.0
     tau_min: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Refuse settings no DARTS search has (E856)."""
+        if self.order not in (1, 2) or (self.gumbel and self.order != 1):
+            raise NasgenError(
+                "E856", f"darts: order must be 1 or 2, and 1 with gumbel (not {self.order})"
+            )
+        if self.C < 1 or self.layers < 3 or not self.lr > 0 or not self.arch_lr > 0:
+            raise NasgenError("E856", "darts: needs C >= 1, layers >= 3, lr > 0, arch_lr > 0")
+        if not 0 <= self.lr_min <= self.lr or not 0 < self.tau_min <= self.tau_max:
+            raise NasgenError("E856", "darts: needs 0 <= lr_min <= lr, 0 < tau_min <= tau_max")
 
 
 @torch.no_grad()

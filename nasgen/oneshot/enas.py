@@ -40,6 +40,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nasgen.errors import NasgenError
 from nasgen.oneshot.darts_search import score
 from nasgen.oneshot.method import (
     ArchMap,
@@ -81,6 +82,20 @@ class EnasConfig:
     aggregate: int = 10
     controller_steps: int = 30
     derive: int = 100
+
+    def __post_init__(self) -> None:
+        """Refuse settings no ENAS search has (E856)."""
+        counts = (self.C, self.hidden, self.aggregate, self.controller_steps, self.derive)
+        if min(counts) < 1 or self.layers < 3 or self.restart < 1 or self.restart_mul < 1:
+            raise NasgenError(
+                "E856",
+                "enas: C, hidden, aggregate, controller_steps, derive >= 1 and layers >= 3",
+            )
+        rates = (self.lr, self.controller_lr, self.tanh, self.op_tanh_reduce)
+        if min(rates) <= 0 or not 0 <= self.lr_min <= self.lr or self.entropy < 0:
+            raise NasgenError("E856", "enas: rates and tanh > 0, 0 <= lr_min <= lr, entropy >= 0")
+        if not 0 <= self.baseline_decay < 1 or self.weight_decay < 0 or self.grad_clip <= 0:
+            raise NasgenError("E856", "enas: 0 <= baseline_decay < 1, weight_decay >= 0")
 
 
 def restart_cosine(epoch: int, high: float, low: float, t0: int, mul: int) -> float:

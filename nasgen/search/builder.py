@@ -165,6 +165,12 @@ def build_oneshot(
     device = _device(config.device)
     data = load_data(data_spec)
     train, valid = split_data(data, values["valid"], 0)
+    if len(train) < 2 or len(valid) < 2:
+        raise NasgenError(
+            "E866",
+            f"{data_spec}: {len(train)} images for the weights and {len(valid)} for the "
+            f"architecture (valid={values['valid']}); each needs at least 2",
+        )
     space = space_of(config)
     module = importlib.import_module(info.module)
     settings = getattr(module, info.oneshot)(**config.params)

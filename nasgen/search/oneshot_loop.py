@@ -141,7 +141,7 @@ class OneShotSearch:
         worker = f"inline:{os.getpid()}"
         self.journal.add_epoch(
             Proposal(epoch, choices, text, digest),
-            Evaluation(metrics, seconds),
+            Evaluation(metrics),
             reward,
             {"method": state, "arch": arch_maps},
             checkpoint,
@@ -151,7 +151,7 @@ class OneShotSearch:
             worker=worker,
         )
         row = TrialRow(
-            epoch, choices, text, digest, "done", None, params, macs, reward, metrics, seconds,
+            epoch, choices, text, digest, "done", None, params, macs, reward, metrics, 0.0,
             None, seconds, worker,
         )  # fmt: skip
         self.rows.append(row)

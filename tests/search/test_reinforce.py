@@ -13,9 +13,9 @@ import torch
 from search_helpers import additive_table, best_reward
 
 from nasgen.errors import NasgenError
+from nasgen.policy.controller import LSTMPolicy
 from nasgen.search.base import Proposal, Told
 from nasgen.search.evaluators.table import TableEvaluator
-from nasgen.search.strategies.controller import LSTMPolicy
 from nasgen.search.strategies.ppo import PPO, clipped_objective
 from nasgen.search.strategies.reinforce import Reinforce
 
