@@ -33,7 +33,7 @@ shared weights (a weight-sharing number, not a stand-alone accuracy).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,15 +186,9 @@ class EnasSearch:
         total_loss, correct, seen = 0.0, 0, 0
         for s in range(steps):
             x, y = next(train)
-            choices, _ = self.policy.sample(sampler)
-            self.w_optimizer.zero_grad(set_to_none=True)
-            logits = self.net(x, arch=self.net.sampled(choices))
-            loss = nn.functional.cross_entropy(logits, y)
-            loss.backward()  # type: ignore[no-untyped-call]
-            nn.utils.clip_grad_norm_(self.weights, cfg.grad_clip)
-            self.w_optimizer.step()
-            total_loss += float(loss.detach()) * len(y)
-            correct += int((logits.detach().argmax(1) == y).sum())
+            loss, right = self.weights_step(x, y, sampler)
+            total_loss += loss * len(y)
+            correct += right
             seen += len(y)
             if on_batch is not None:
                 on_batch("shared weights", s + 1, steps)
@@ -229,22 +223,49 @@ class EnasSearch:
         cfg = self.config
         sampler = self._gen("controller", epoch)
         valid = cycle(data.valid, data.batch, self._gen("valid", epoch), data.device)
-        rewards, entropies = [], []
+        rewards: list[float] = []
+        entropies: list[float] = []
         for step in range(cfg.controller_steps):
-            self.c_optimizer.zero_grad(set_to_none=True)
-            for _ in range(cfg.aggregate):
-                choices, _ = self.policy.sample(sampler)
-                x, y = next(valid)
-                log_p, entropy = self.policy.log_prob([choices])
-                reward = self._accuracy(choices, x, y) + cfg.entropy * float(entropy[0].detach())
-                self.baseline -= (1 - cfg.baseline_decay) * (self.baseline - reward)
-                loss = -(log_p[0] * (reward - self.baseline)) / cfg.aggregate
-                loss.backward()  # type: ignore[no-untyped-call]
-                rewards.append(reward)
-                entropies.append(float(entropy[0].detach()))
-            self.c_optimizer.step()
+            got = self.controller_step(valid, sampler)
+            rewards += got[0]
+            entropies += got[1]
             if on_batch is not None:
                 on_batch("controller", step + 1, cfg.controller_steps)
+        return rewards, entropies
+
+    def weights_step(
+        self, x: torch.Tensor, y: torch.Tensor, sampler: torch.Generator
+    ) -> tuple[float, int]:
+        """One shared-weight step on the architecture the controller samples: (loss, right)."""
+        choices, _ = self.policy.sample(sampler)
+        self.net.train()
+        self.w_optimizer.zero_grad(set_to_none=True)
+        logits = self.net(x, arch=self.net.sampled(choices))
+        loss = nn.functional.cross_entropy(logits, y)
+        loss.backward()  # type: ignore[no-untyped-call]
+        nn.utils.clip_grad_norm_(self.weights, self.config.grad_clip)
+        self.w_optimizer.step()
+        return float(loss.detach()), int((logits.detach().argmax(1) == y).sum())
+
+    def controller_step(
+        self, valid: Iterator[tuple[torch.Tensor, torch.Tensor]], sampler: torch.Generator
+    ) -> tuple[list[float], list[float]]:
+        """One controller step on ``aggregate`` samples, each rewarded on the next batch."""
+        cfg = self.config
+        rewards, entropies = [], []
+        self.c_optimizer.zero_grad(set_to_none=True)
+        for _ in range(cfg.aggregate):
+            choices, _ = self.policy.sample(sampler)
+            x, y = next(valid)
+            log_p, entropy = self.policy.log_prob([choices])
+            bonus = float(entropy[0].detach())
+            reward = self._accuracy(choices, x, y) + cfg.entropy * bonus
+            self.baseline -= (1 - cfg.baseline_decay) * (self.baseline - reward)
+            loss = -(log_p[0] * (reward - self.baseline)) / cfg.aggregate
+            loss.backward()  # type: ignore[no-untyped-call]
+            rewards.append(reward)
+            entropies.append(bonus)
+        self.c_optimizer.step()
         return rewards, entropies
 
     def _derive(

@@ -97,7 +97,7 @@ def test_darts_learns_on_digits_and_its_cell_changes(tmp_path: Path) -> None:
     assert trials[-1].metrics["valid_acc"] > 0.3  # 10 classes: chance is 0.1
     first, last = states[0]["arch"]["normal"]["values"], states[-1]["arch"]["normal"]["values"]
     moved = max(abs(a - b) for ra, rb in zip(first, last) for a, b in zip(ra, rb))
-    assert moved > 0.01 and max(max(r) for r in last) > 1 / 8 + 0.01
+    assert moved > 0.005 and max(max(r) for r in last) > 1 / 8 + 0.005
     assert len({t.arch_hash for t in trials}) > 1
 
 
