@@ -84,9 +84,7 @@ def _run_oneshot(journal: Journal, config: SearchConfig, quiet: bool) -> Progres
 
         loop = build_oneshot(journal, config, on_batch)
         bar.update(len(loop.rows))
-        progress = loop.run(tick)
-    write_best(journal.directory, config, list(journal.trials()))
-    return progress
+        return loop.run(tick)
 
 
 def _run(journal: Journal, config: SearchConfig, quiet: bool) -> Progress:
@@ -163,12 +161,19 @@ def _print_result(
     "--strategy", type=click.Choice(sorted(STRATEGIES)), default="random", show_default=True
 )
 @click.option(
-    "--evaluator", "evaluator_spec", help="table:nb201, table:FILE.csv[.gz] or proxy:NAME[,NAME]."
+    "--evaluator",
+    "evaluator_spec",
+    help="table:nb201, table:FILE.csv[.gz], proxy:NAME[,NAME] or train:DATA[,key=value...] "
+    "(darts and enas: the data their supernet trains on).",
 )
 @click.option(
     "--metric", help="The column or proxy that is the reward (default: the evaluator's first)."
 )
-@click.option("--budget", type=click.IntRange(min=1), help="Architectures to evaluate.")
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    help="Architectures to evaluate (darts, enas: epochs).",
+)
 @click.option(
     "--time-budget",
     type=click.FloatRange(min=0, min_open=True),

@@ -34,7 +34,7 @@ from nasgen.oneshot.method import (
     cycle,
     steps_of,
 )
-from nasgen.oneshot.supernet import SearchNetwork, SupernetSpec, edges_of, gdas_tau
+from nasgen.oneshot.supernet import edges_of, gdas_tau, seeded_supernet
 from nasgen.space import SearchSpace
 from nasgen.training.data import batches
 from nasgen.training.trainer import derived_seed
@@ -97,11 +97,7 @@ class DartsSearch:
         device: torch.device,
     ) -> None:
         """The supernet for inputs of ``shape`` (channels, size, classes), seeded, on ``device``."""
-        channels, size, classes = shape
-        spec = SupernetSpec(config.C, config.layers, classes, input_channels=channels)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.net = SearchNetwork(space, spec, size).to(device)
+        self.net = seeded_supernet(space, (config.C, config.layers), shape, seed, device, "darts")
         self.config, self.seed = config, seed
         self.step = DartsStep(
             self.net,

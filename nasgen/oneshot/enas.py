@@ -52,7 +52,7 @@ from nasgen.oneshot.method import (
     frozen_bn_stats,
     steps_of,
 )
-from nasgen.oneshot.supernet import SearchNetwork, SupernetSpec
+from nasgen.oneshot.supernet import seeded_supernet
 from nasgen.policy.controller import LSTMPolicy
 from nasgen.space import Decision, SearchSpace
 from nasgen.training.data import batches
@@ -130,11 +130,7 @@ class EnasSearch:
         device: torch.device,
     ) -> None:
         """The shared network for inputs of ``shape`` (channels, size, classes) and a controller."""
-        channels, size, classes = shape
-        spec = SupernetSpec(config.C, config.layers, classes, input_channels=channels)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.net = SearchNetwork(space, spec, size, mode="enas").to(device)
+        self.net = seeded_supernet(space, (config.C, config.layers), shape, seed, device, "enas")
         self.space, self.config, self.seed = space, config, seed
         self.decisions = space.decisions()
         squash = [

@@ -56,6 +56,7 @@ __all__ = [
     "edges_of",
     "gdas_tau",
     "gumbel_hard",
+    "seeded_supernet",
 ]
 
 _NETWORK = parse_text(
@@ -477,3 +478,22 @@ class SearchNetwork(nn.Module):
     def _head(self, s1: Tensor) -> Tensor:
         pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(s1, 1), 1)
         return self.classifier(pooled)  # type: ignore[no-any-return]
+
+
+def seeded_supernet(
+    space: SearchSpace,
+    size: tuple[int, int],
+    shape: tuple[int, int, int],
+    seed: int,
+    device: torch.device,
+    mode: str = "darts",
+) -> SearchNetwork:
+    """A supernet of ``size`` (C, cells) for inputs of ``shape`` (channels, side, classes).
+
+    Its weights are drawn from ``seed`` alone (torch's global generator is left as it was).
+    """
+    channels, side, classes = shape
+    spec = SupernetSpec(size[0], size[1], classes, input_channels=channels)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SearchNetwork(space, spec, side, mode).to(device)

@@ -312,7 +312,7 @@ class Journal:
     def states(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(asked, state) of every step, in order (a one-shot search's report reads them)."""
         for asked, blob in self._conn.execute("SELECT asked, state FROM states ORDER BY step"):
-            yield int(asked), self._load_blobs(json.loads(zlib.decompress(blob)))
+            yield int(asked), self._decode_state(blob)
 
     def told(self, asked: int, told: int, state: Mapping[str, Any]) -> None:
         """Record a tell: the new told count and the strategy state after it."""
@@ -365,6 +365,10 @@ class Journal:
             return [self._load_blobs(v) for v in value]
         return value
 
+    def _decode_state(self, blob: bytes) -> dict[str, Any]:
+        state: dict[str, Any] = self._load_blobs(json.loads(zlib.decompress(blob)))
+        return state
+
     def last_state(self) -> tuple[int, int, dict[str, Any]] | None:
         """(asked, told, state) of the last step, or None before the first."""
         row = self._conn.execute(
@@ -372,7 +376,7 @@ class Journal:
         ).fetchone()
         if row is None:
             return None
-        return int(row[0]), int(row[1]), self._load_blobs(json.loads(zlib.decompress(row[2])))
+        return int(row[0]), int(row[1]), self._decode_state(row[2])
 
     def trials(self) -> Iterator[TrialRow]:
         """Every trial, in proposal order."""

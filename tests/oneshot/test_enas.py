@@ -18,17 +18,9 @@ from nasgen.oneshot.method import EpochData  # noqa: E402
 from nasgen.oneshot.supernet import SearchNetwork, SupernetSpec  # noqa: E402
 from nasgen.policy.controller import LSTMPolicy  # noqa: E402
 from nasgen.space import load_space  # noqa: E402
-from nasgen.training.data import load_data, split_data  # noqa: E402
+from nasgen.training.data import DataSet  # noqa: E402
 
 SPACES = ("enas_micro", "darts")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> object:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _net(name: str, seed: int = 0) -> SearchNetwork:
@@ -38,9 +30,8 @@ def _net(name: str, seed: int = 0) -> SearchNetwork:
 
 
 @pytest.fixture(scope="module")
-def digits() -> EpochData:
-    train, valid = split_data(load_data("digits"), 0.5, 0)
-    return EpochData(train, valid, 16, 2, torch.device("cpu"))
+def digits(digit_halves: tuple[DataSet, DataSet]) -> EpochData:
+    return EpochData(*digit_halves, 16, 2, torch.device("cpu"))
 
 
 def _small_config() -> EnasConfig:

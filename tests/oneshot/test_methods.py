@@ -24,21 +24,12 @@ from nasgen.oneshot.method import (  # noqa: E402
 )
 from nasgen.oneshot.supernet import SearchNetwork, SupernetSpec, edges_of, gdas_tau  # noqa: E402
 from nasgen.space import load_space  # noqa: E402
-from nasgen.training.data import load_data, split_data  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> object:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from nasgen.training.data import DataSet, split_data  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def digits() -> EpochData:
-    train, valid = split_data(load_data("digits"), 0.5, 0)
-    return EpochData(train, valid, 16, 3, torch.device("cpu"))
+def digits(digit_halves: tuple[DataSet, DataSet]) -> EpochData:
+    return EpochData(*digit_halves, 16, 3, torch.device("cpu"))
 
 
 # --- frozen BN statistics ------------------------------------------------------------------

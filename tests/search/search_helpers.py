@@ -6,6 +6,7 @@ import csv
 import gzip
 import itertools
 import random
+import sqlite3
 from pathlib import Path
 
 from nasgen.dsl import parse_text, resolve
@@ -133,3 +134,17 @@ def tiny_additive_table(path: Path) -> tuple[Path, float]:
         writer.writerow(["hash", "score"])
         writer.writerows((k, f"{v:.4f}") for k, v in rows.items())
     return path, max(rows.values())
+
+
+def journal_trials(journal: Path) -> int:
+    """Trials a journal file holds now, read-only (0 while it does not exist or is created)."""
+    if not journal.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:  # the journal is being created
+        return 0

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from search_helpers import TINY_SPACE, content_rows, synthetic_table, tiny_additive_table
+from search_helpers import (
+    TINY_SPACE,
+    content_rows,
+    journal_trials,
+    synthetic_table,
+    tiny_additive_table,
+)
 
 from nasgen.search.journal import JOURNAL_NAME
 
@@ -69,19 +74,6 @@ def _last_state(directory: Path) -> dict[str, object]:
     return last[2]
 
 
-def _trials(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    try:
-        conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:  # the journal is being created
-        return 0
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str) -> None:
@@ -104,7 +96,9 @@ def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str)
         )
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
-        while proc.poll() is None and _trials(journal) < target and time.monotonic() < deadline:
+        while (
+            proc.poll() is None and journal_trials(journal) < target and time.monotonic() < deadline
+        ):
             time.sleep(0.002)
         time.sleep(rng.uniform(0, 0.01))
         if proc.poll() is None:
@@ -112,7 +106,7 @@ def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str)
             kills += 1
         proc.wait()
     assert kills == 10  # every moment fell inside the search, before it ended
-    assert _trials(journal) < total
+    assert journal_trials(journal) < total
     subprocess.run([*_CLI, "search", "--resume", str(killed)], check=True, capture_output=True)
     expected, got = content_rows(reference), content_rows(killed)
     assert len(got) == len(expected) and got == expected

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from search_helpers import content_rows
+from search_helpers import content_rows, journal_trials
 
 from nasgen import api
 from nasgen.cli import main
@@ -96,24 +96,11 @@ def test_darts_learns_on_digits_and_its_cell_changes(tmp_path: Path) -> None:
     assert losses[-1] < 0.8 * losses[0]
     assert trials[-1].metrics["valid_acc"] > 0.3  # 10 classes: chance is 0.1
     first, last = states[0]["arch"]["normal"]["values"], states[-1]["arch"]["normal"]["values"]
-    moved = max(abs(a - b) for ra, rb in zip(first, last) for a, b in zip(ra, rb))
+    moved = max(
+        abs(a - b) for ra, rb in zip(first, last, strict=True) for a, b in zip(ra, rb, strict=True)
+    )
     assert moved > 0.005 and max(max(r) for r in last) > 1 / 8 + 0.005
     assert len({t.arch_hash for t in trials}) > 1
-
-
-def _epochs(journal: Path) -> int:
-    import sqlite3
-
-    if not journal.exists():
-        return 0
-    try:
-        conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
 
 
 @pytest.mark.slow
@@ -136,14 +123,16 @@ def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_journal(
         )
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
-        while proc.poll() is None and _epochs(journal) < target and time.monotonic() < deadline:
+        while (
+            proc.poll() is None and journal_trials(journal) < target and time.monotonic() < deadline
+        ):
             time.sleep(0.005)
         time.sleep(rng.uniform(0, 0.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
-    assert kills == 4 and _epochs(journal) < epochs
+    assert kills == 4 and journal_trials(journal) < epochs
     subprocess.run([*_CLI, "search", "--resume", str(killed)], check=True, capture_output=True)
     assert content_rows(killed) == content_rows(reference)
     assert _checkpoint(killed) == _checkpoint(reference)  # the supernet and optimizers too

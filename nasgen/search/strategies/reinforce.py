@@ -11,7 +11,8 @@ Defaults: lr 0.01 (the NATS-Bench value; NB-201's 0.5 stalls), baseline_decay 0.
 With ``controller=lstm`` the policy is NASNet's recurrent controller
 (``nasgen.policy.controller``; Zoph & Le 2017 used 2 layers of 35 units and Adam at 6e-4 -
 pass ``lr=0.0006``). With ``batch=M`` the loss is the mean over M results, each advantage
-taken against the baseline just after its own reward was folded in (so ``batch=1`` is exactly the per-result update above).
+taken against the baseline just after its own reward was folded in (so ``batch=1`` is exactly
+the per-result update above).
 """
 
 from __future__ import annotations
