@@ -16,7 +16,9 @@ An epoch has two phases:
    on ``aggregate`` (10) samples; a sample's reward is its accuracy on the next batch of the
    architecture's split (BN on the batch's statistics, as the code scores in training mode)
    plus ``entropy`` (1e-4) times the sample's entropy; the baseline is updated before the loss,
-   ``b <- b - (1 - 0.99) (b - r)``, from 0; the loss is ``-log p * (r - b)``.
+   ``b <- b - (1 - 0.99) (b - r)``, from 0; the loss is ``-log p * (r - b)``, plus, with
+   ``skip_weight`` (the macro search's 0.8; 0 by default, as in the micro search), that weight
+   times ``KL(p_skip || skip_target)`` averaged over the sample's skip decisions (target 0.4).
 
 The controller is ``nasgen.policy.LSTMPolicy`` over the space's own decisions (64 units, one
 layer), each head's logits bounded as ``1.10 * tanh`` (ops: ``1.10 / 2.5``). It differs from
@@ -40,7 +42,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from nasgen.dsl.options import CompileOptions
 from nasgen.errors import NasgenError
+from nasgen.oneshot.chain import ChainSearchNetwork, is_chain
 from nasgen.oneshot.darts_search import score
 from nasgen.oneshot.method import (
     ArchMap,
@@ -52,7 +56,7 @@ from nasgen.oneshot.method import (
     frozen_bn_stats,
     steps_of,
 )
-from nasgen.oneshot.supernet import seeded_supernet
+from nasgen.oneshot.supernet import SearchNetwork, seeded_supernet
 from nasgen.policy.controller import LSTMPolicy
 from nasgen.space import Decision, SearchSpace
 from nasgen.training.data import batches
@@ -82,6 +86,8 @@ class EnasConfig:
     aggregate: int = 10
     controller_steps: int = 30
     derive: int = 100
+    skip_weight: float = 0.0  # the macro search's skip penalty weight (ENAS macro: 0.8)
+    skip_target: float = 0.4  # the skip probability it pulls towards (ENAS macro: 0.4)
 
     def __post_init__(self) -> None:
         """Refuse settings no ENAS search has (E856)."""
@@ -96,6 +102,26 @@ class EnasConfig:
             raise NasgenError("E856", "enas: rates and tanh > 0, 0 <= lr_min <= lr, entropy >= 0")
         if not 0 <= self.baseline_decay < 1 or self.weight_decay < 0 or self.grad_clip <= 0:
             raise NasgenError("E856", "enas: 0 <= baseline_decay < 1, weight_decay >= 0")
+        if self.skip_weight < 0 or not 0 < self.skip_target < 1:
+            raise NasgenError("E856", "enas: skip_weight >= 0 and 0 < skip_target < 1")
+
+
+def _shared_network(
+    space: SearchSpace,
+    config: EnasConfig,
+    shape: tuple[int, int, int],
+    seed: int,
+    device: torch.device,
+) -> SearchNetwork | ChainSearchNetwork:
+    """The shared network: cells of two inputs (``SearchNetwork``) or a chain's layers."""
+    if not is_chain(space):
+        return seeded_supernet(space, (config.C, config.layers), shape, seed, device, "enas")
+    channels, side, classes = shape
+    settings = (("input_channels", channels), ("input_size", side), ("classes", classes))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = ChainSearchNetwork(space, CompileOptions(num_filters=config.C, settings=settings))
+    return net.to(device)
 
 
 def restart_cosine(epoch: int, high: float, low: float, t0: int, mul: int) -> float:
@@ -130,13 +156,14 @@ class EnasSearch:
         device: torch.device,
     ) -> None:
         """The shared network for inputs of ``shape`` (channels, size, classes) and a controller."""
-        self.net = seeded_supernet(space, (config.C, config.layers), shape, seed, device, "enas")
+        self.net = _shared_network(space, config, shape, seed, device)
         self.space, self.config, self.seed = space, config, seed
         self.decisions = space.decisions()
         squash = [
             config.tanh / (config.op_tanh_reduce if _is_op(d) else 1.0) for d in self.decisions
         ]
         sizes = [d.size for d in self.decisions]
+        self.skips = [i for i, d in enumerate(self.decisions) if _is_skip(d)]
         self.policy = LSTMPolicy(sizes, config.hidden, 1, seed, squash=squash)
         self.weights = list(self.net.parameters())
         self.w_optimizer = torch.optim.SGD(
@@ -258,11 +285,21 @@ class EnasSearch:
             reward = self._accuracy(choices, x, y) + cfg.entropy * bonus
             self.baseline -= (1 - cfg.baseline_decay) * (self.baseline - reward)
             loss = -(log_p[0] * (reward - self.baseline)) / cfg.aggregate
+            if cfg.skip_weight > 0 and self.skips:
+                loss = loss + cfg.skip_weight * self._skip_penalty(choices) / cfg.aggregate
             loss.backward()  # type: ignore[no-untyped-call]
             rewards.append(reward)
             entropies.append(bonus)
         self.c_optimizer.step()
         return rewards, entropies
+
+    def _skip_penalty(self, choices: tuple[int, ...]) -> torch.Tensor:
+        """ENAS macro's ``KL(p_skip || target)``, averaged over the skip decisions of a sample."""
+        logs = self.policy.decision_logs([choices])
+        t = self.config.skip_target
+        target = torch.tensor([1 - t, t], dtype=torch.float64)
+        kl = [(logs[i][0].exp() * (logs[i][0] - target.log())).sum() for i in self.skips]
+        return torch.stack(kl).mean()
 
     def _derive(
         self, epoch: int, data: EpochData
@@ -300,6 +337,11 @@ class EnasSearch:
         """Restore ``state_dict``'s output."""
         self.baseline = float(state["baseline"])
         self.checkpoint.load(state["checkpoint"])
+
+
+def _is_skip(decision: Decision) -> bool:
+    """A skip-connection decision of a chain (no or yes)."""
+    return decision.name.rsplit(".", 1)[-1].startswith("skip")
 
 
 def _is_op(decision: Decision) -> bool:

@@ -173,8 +173,8 @@ class LSTMPolicy:
                     x = self.embeds[i](torch.tensor([[c]]))
         return tuple(choices), total
 
-    def log_prob(self, batch: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The whole sequence at once (teacher forcing): log-probabilities and entropies."""
+    def decision_logs(self, batch: Sequence[Sequence[int]]) -> list[torch.Tensor]:
+        """Each decision's log-softmax (batch x options) given the choices before it, with grads."""
         import torch
 
         index = torch.tensor([list(v) for v in batch], dtype=torch.long)
@@ -182,10 +182,20 @@ class LSTMPolicy:
         steps = [self.start.expand(n, 1, -1)]
         steps += [emb(index[:, i : i + 1]) for i, emb in enumerate(self.embeds)]
         out, _ = self.lstm(torch.cat(steps, 1))
+        return [
+            torch.log_softmax(self._bounded(i, head(out[:, i])), -1)
+            for i, head in enumerate(self.heads)
+        ]
+
+    def log_prob(self, batch: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole sequence at once (teacher forcing): log-probabilities and entropies."""
+        import torch
+
+        index = torch.tensor([list(v) for v in batch], dtype=torch.long)
+        n = len(batch)
         log_p = torch.zeros(n, dtype=torch.float64)
         entropy = torch.zeros(n, dtype=torch.float64)
-        for i, head in enumerate(self.heads):
-            logs = torch.log_softmax(self._bounded(i, head(out[:, i])), -1)
+        for i, logs in enumerate(self.decision_logs(batch)):
             log_p = log_p + logs.gather(1, index[:, i : i + 1]).squeeze(1)
             entropy = entropy - (logs.exp() * logs).sum(-1)
         return log_p, entropy

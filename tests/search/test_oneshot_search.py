@@ -28,6 +28,10 @@ TINY = {
         "darts", "--strategy", "darts", "--param", "gumbel=true", "--param", "C=4",
         "--param", "layers=3",
     ],
+    "enas-chain": [
+        "enas_chain", "--strategy", "enas", "--param", "C=4", "--param", "controller_steps=2",
+        "--param", "aggregate=3", "--param", "derive=6",
+    ],
     "enas": [
         "enas_micro", "--strategy", "enas", "--param", "C=4", "--param", "layers=3",
         "--param", "controller_steps=3", "--param", "aggregate=4", "--param", "derive=8",

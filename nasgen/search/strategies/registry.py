@@ -174,6 +174,8 @@ STRATEGIES: dict[str, StrategyInfo] = {
             Param("aggregate", int, 10, "samples per controller step (ENAS: 10)"),
             Param("controller_steps", int, 30, "controller steps an epoch (ENAS micro: 30)"),
             Param("derive", int, 100, "samples scored to pick the epoch's architecture"),
+            Param("skip_weight", float, 0.0, "chain spaces: skip penalty weight (ENAS macro: 0.8)"),
+            Param("skip_target", float, 0.4, "chain spaces: the skip probability aimed at (0.4)"),
         ),
         "ENAS weight sharing, Pham et al. 2018: --budget epochs of shared weights + controller",
         oneshot="EnasConfig",
