@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import inspect
 import json
+import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
+from nasgen.api import CompileOptions, cost_module
 from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, sample_options, user_errors
 from nasgen.cli.compare import compare
 from nasgen.cli.space import SPACE
@@ -127,6 +130,8 @@ def _print_result(
             click.echo(f"  {line}")
         if rows:
             click.echo(f"derived: {journal.directory / 'derived.cell'} (epoch {len(rows)})")
+        for line in progress.errors:
+            click.echo(f"warning: {line}", err=True)
         return
     click.echo(
         f"{progress.evaluated} evaluated, {progress.failed} failed, {progress.rejected} rejected "
@@ -218,9 +223,8 @@ def _print_result(
 )
 @click.option(
     "--device",
-    default="cpu",
-    show_default=True,
-    help="Where darts and enas train their supernet (cpu, cuda, cuda:1).",
+    help="Where darts and enas train their supernet: cpu (the default), cuda, cuda:1. With "
+    "--resume it moves the search (its numbers then differ from a run that stayed).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @user_errors
@@ -244,7 +248,7 @@ def run(
     top_k: int,
     output: Path | None,
     count_duplicates: bool,
-    device: str,
+    device: str | None,
     as_json: bool,
 ) -> None:
     if resume is not None:
@@ -254,6 +258,11 @@ def run(
             )
         journal = Journal.open(resume)
         config = SearchConfig.from_json(journal.config)
+        if device is not None:  # moved to another device: its numbers differ from then on
+            if not is_oneshot(config.strategy):
+                journal.close()
+                raise NasgenError("E853", "--device is where darts and enas train")
+            config = replace(config, device=device)
     else:
         if source is None or output is None or evaluator_spec is None:
             raise NasgenError(
@@ -262,14 +271,17 @@ def run(
                 hint="e.g. nasgen search nb201 --evaluator table:nb201 --budget 100 -o run1",
             )
         if is_oneshot(strategy):
-            if workers > 1 or count_duplicates:
-                raise NasgenError(
-                    "E853", f"{strategy} trains one supernet in one process", hint="drop --workers"
-                )
+            _check_oneshot_options(
+                strategy, workers, count_duplicates, time_budget,
+                (min_params, max_params, min_macs, max_macs),
+            )  # fmt: skip
             space_text, found = read_source(source, blocks)
             space_name, chosen = found.name, check_oneshot(strategy, evaluator_spec, metric)
+            cost_module(
+                found.decode(found.sample(random.Random(0))), CompileOptions(variant=variant)
+            )
         else:
-            if device != "cpu":
+            if device is not None:
                 raise NasgenError(
                     "E853",
                     "--device is where darts and enas train; train: trials run on the CPU",
@@ -280,7 +292,7 @@ def run(
             space_text, space_name, strategy, evaluator_spec, chosen, seed,
             budget, time_budget, parse_params(strategy, params), workers,
             Constraints(min_params, max_params, min_macs, max_macs), variant, blocks, top_k,
-            count_duplicates, device,
+            count_duplicates, device or "cpu",
         )  # fmt: skip
         created = not output.exists()
         journal = Journal.create(output, config.to_json())
@@ -293,6 +305,25 @@ def run(
         raise
     finally:
         journal.close()
+
+
+def _check_oneshot_options(
+    strategy: str,
+    workers: int,
+    count_duplicates: bool,
+    time_budget: float | None,
+    bounds: tuple[int | None, ...],
+) -> None:
+    """E853 for a multi-trial option a weight-sharing search has no use for."""
+    refused = [
+        ("--workers", workers > 1, "it trains one supernet in one process"),
+        ("--count-duplicates", count_duplicates, "its epochs are not proposals"),
+        ("--time-budget", time_budget is not None, "its schedules run over --budget epochs"),
+        ("--min/max-params/macs", any(b is not None for b in bounds), "it derives, not filters"),
+    ]
+    for option, given, why in refused:
+        if given:
+            raise NasgenError("E853", f"{strategy} takes no {option}: {why}")
 
 
 def _discard(journal: Journal, created: bool) -> None:

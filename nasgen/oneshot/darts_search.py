@@ -15,6 +15,7 @@ tau annealed linearly from 10 to 0.1 over the epochs (Dong & Yang 2019).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -58,6 +59,9 @@ class DartsSearchConfig:
 
     def __post_init__(self) -> None:
         """Refuse settings no DARTS search has (E856)."""
+        rates = (self.lr, self.lr_min, self.arch_lr, self.tau_max, self.tau_min)
+        if not all(math.isfinite(v) for v in rates):
+            raise NasgenError("E856", "darts: every rate and temperature must be finite")
         if self.order not in (1, 2) or (self.gumbel and self.order != 1):
             raise NasgenError(
                 "E856", f"darts: order must be 1 or 2, and 1 with gumbel (not {self.order})"
@@ -68,11 +72,21 @@ class DartsSearchConfig:
             raise NasgenError("E856", "darts: needs 0 <= lr_min <= lr, 0 < tau_min <= tau_max")
 
 
+def fixed_order(seed: int) -> torch.Generator:
+    """The one shuffle of the valid split that every epoch's score reads (classes mixed)."""
+    return torch.Generator().manual_seed(derived_seed(seed, "score"))
+
+
 @torch.no_grad()
-def score(forward: Any, data: EpochData, steps: int) -> tuple[float, float]:
-    """(mean loss, accuracy) of ``forward(x)`` on the first ``steps`` batches of the valid split."""
+def score(forward: Any, data: EpochData, steps: int, seed: int) -> tuple[float, float]:
+    """(mean loss, accuracy) of ``forward(x)`` on ``steps`` batches of the valid split.
+
+    The batches are the first of one fixed shuffle (``fixed_order``): the same images every
+    epoch, of every class even when ``max_batches`` caps them.
+    """
     total, correct, seen = 0.0, 0, 0
-    for s, (x, y) in enumerate(batches(data.valid, data.batch, generator=None, augment=None)):
+    order = fixed_order(seed)
+    for s, (x, y) in enumerate(batches(data.valid, data.batch, generator=order, augment=None)):
         if s >= steps:
             break
         x, y = x.to(data.device), y.to(data.device)
@@ -132,9 +146,8 @@ class DartsSearch:
             if on_batch is not None:
                 on_batch("search", s + 1, steps)
         self.net.eval()
-        valid_loss, valid_acc = score(
-            self.net, data, steps_of(data.valid, data.batch, data.max_batches)
-        )
+        scored = steps_of(data.valid, data.batch, data.max_batches)
+        valid_loss, valid_acc = score(self.net, data, scored, self.seed)
         metrics = {
             "valid_acc": valid_acc,
             "valid_loss": valid_loss,

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 import torch
@@ -45,7 +45,7 @@ from torch import nn
 from nasgen.dsl.options import CompileOptions
 from nasgen.errors import NasgenError
 from nasgen.oneshot.chain import ChainSearchNetwork, is_chain
-from nasgen.oneshot.darts_search import score
+from nasgen.oneshot.darts_search import fixed_order, score
 from nasgen.oneshot.method import (
     ArchMap,
     Checkpoint,
@@ -91,6 +91,9 @@ class EnasConfig:
 
     def __post_init__(self) -> None:
         """Refuse settings no ENAS search has (E856)."""
+        floats = [v for v in astuple(self) if isinstance(v, float)]
+        if not all(math.isfinite(v) for v in floats):
+            raise NasgenError("E856", "enas: every setting must be finite")
         counts = (self.C, self.hidden, self.aggregate, self.controller_steps, self.derive)
         if min(counts) < 1 or self.layers < 3 or self.restart < 1 or self.restart_mul < 1:
             raise NasgenError(
@@ -118,8 +121,8 @@ def _shared_network(
         return seeded_supernet(space, (config.C, config.layers), shape, seed, device, "enas")
     channels, side, classes = shape
     settings = (("input_channels", channels), ("input_size", side), ("classes", classes))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # built on the CPU: only its generator is used
+        torch.default_generator.manual_seed(seed)
         net = ChainSearchNetwork(space, CompileOptions(num_filters=config.C, settings=settings))
     return net.to(device)
 
@@ -224,9 +227,8 @@ class EnasSearch:
                 out: torch.Tensor = self.net(x, arch=arch_net)
             return out
 
-        valid_loss, valid_acc = score(
-            forward, data, steps_of(data.valid, data.batch, data.max_batches)
-        )
+        steps = steps_of(data.valid, data.batch, data.max_batches)
+        valid_loss, valid_acc = score(forward, data, steps, self.seed)
         metrics = {
             "valid_acc": valid_acc,
             "valid_loss": valid_loss,
@@ -305,7 +307,7 @@ class EnasSearch:
         self, epoch: int, data: EpochData
     ) -> tuple[tuple[int, ...], float, dict[str, ArchMap]]:
         cfg = self.config
-        x, y = next(batches(data.valid, data.batch, generator=None, augment=None))
+        x, y = next(batches(data.valid, data.batch, generator=fixed_order(self.seed), augment=None))
         x, y = x.to(data.device), y.to(data.device)
         sampler = self._gen("derive", epoch)
         best: tuple[int, ...] | None = None

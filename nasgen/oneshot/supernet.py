@@ -27,7 +27,6 @@ and 2 x 14 x 8 architecture parameters (tested against a count worked out from t
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -364,6 +363,15 @@ class SearchNetwork(nn.Module):
             raise NasgenError("E860", f"space {space.name}: its cells differ in block count")
         self.space, self.mode = space, mode
         self.nodes = nodes.pop()
+        self.template = space.decode([0] * len(space.decisions()))
+        network = resolve(self.template).network
+        self.kinds = (network.normal, network.reduction)  # the cells' names, by role
+        if mode == "darts" and network.normal == network.reduction:
+            raise NasgenError(
+                "E860",
+                f"space {space.name}: DARTS's search network has a normal and a reduction cell; "
+                f"this space's network uses {network.normal} for both",
+            )
         self.primitives = tuple(names)
         darts = mode == "darts"
         kind = {
@@ -407,13 +415,18 @@ class SearchNetwork(nn.Module):
         return darts_genotype(rows[0], rows[1], self.primitives)
 
     def derived(self) -> tuple[int, ...]:
-        """The space's choice vector of the cell the DARTS rule derives from the alphas."""
-        genes = [
-            darts_genes(a.detach().cpu().tolist(), self.primitives) for a in self.arch_parameters()
-        ]
-        template = self.space.decode(self.space.sample(random.Random(0)))
+        """The space's choice vector of the cell the DARTS rule derives from the alphas.
+
+        Each cell gets the alphas of its role (the network's ``normal`` and ``reduction``), in
+        whatever order the space writes its cells.
+        """
+        genes = {
+            kind: darts_genes(a.detach().cpu().tolist(), self.primitives)
+            for kind, a in zip(self.kinds, self.arch_parameters(), strict=True)
+        }
         cells = []
-        for spec, cell, gene in zip(self.space.cells, template.cells, genes, strict=False):
+        for spec, cell in zip(self.space.cells, self.template.cells, strict=True):
+            gene = genes[cell.name]
             states = (*spec.inputs, *(spec.block_name(i) for i in range(self.nodes)))
             blocks = tuple(
                 replace(
@@ -423,23 +436,21 @@ class SearchNetwork(nn.Module):
                 for i, block in enumerate(cell.blocks)
             )
             cells.append(replace(cell, blocks=blocks))
-        return self.space.encode(replace(template, cells=tuple(cells)))
+        return self.space.encode(replace(self.template, cells=tuple(cells)))
 
     def sampled(self, choices: Sequence[int]) -> SampledArch:
         """The paths of the architecture a choice vector of the space names."""
         module = self.space.decode(choices)
-        found = []
+        found = {}
         for spec in self.space.cells:
             cell = module.cell(spec.name)
             assert cell is not None
             states = [*spec.inputs, *(b.name for b in cell.blocks)]
-            found.append(
-                tuple(
-                    tuple((states.index(c.input.name), spec.ops.index(c.op)) for c in b.ops)
-                    for b in cell.blocks
-                )
+            found[spec.name] = tuple(
+                tuple((states.index(c.input.name), spec.ops.index(c.op)) for c in b.ops)
+                for b in cell.blocks
             )
-        return SampledArch(found[0], found[-1])
+        return SampledArch(found[self.kinds[0]], found[self.kinds[1]])
 
     def forward(
         self,
@@ -494,6 +505,6 @@ def seeded_supernet(
     """
     channels, side, classes = shape
     spec = SupernetSpec(size[0], size[1], classes, input_channels=channels)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # built on the CPU: only its generator is used
+        torch.default_generator.manual_seed(seed)
         return SearchNetwork(space, spec, side, mode).to(device)

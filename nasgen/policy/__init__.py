@@ -3,3 +3,5 @@
 Pipeline stage: below ``nasgen.search`` and ``nasgen.oneshot``, so both import it. Imports
 torch and safetensors (when called) and ``nasgen.errors``.
 """
+
+__all__: list[str] = []

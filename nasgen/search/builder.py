@@ -118,10 +118,11 @@ def check_oneshot(strategy: str, evaluator_spec: str, metric: str | None) -> str
     chosen = metric or info.metrics[0]
     if chosen not in info.metrics:
         hint = did_you_mean(chosen, info.metrics)
-        listed = f"metrics: {', '.join(info.metrics)}"
+        listed = f"rewards: {', '.join(info.metrics)}"
         raise NasgenError(
             "E854",
-            f"{strategy} reports no {chosen!r}",
+            f"{strategy}'s epochs are not ranked by {chosen!r} (every number is journaled; "
+            "the reward is one where higher is better)",
             hint=f"{hint} ({listed})" if hint else listed,
         )
     return chosen
@@ -142,6 +143,9 @@ def _device(name: str) -> Any:
         )
     if device.type not in ("cpu", "cuda"):
         raise NasgenError("E867", f"--device {name}: nasgen trains on cpu or cuda")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise NasgenError("E867", f"--device {name}: this machine has {count} CUDA devices")
     return device
 
 

@@ -15,6 +15,7 @@ last epoch's cell) are rewritten from the journal, so they never disagree with i
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -40,13 +41,14 @@ OnBatch = Callable[[str, int, int], None]
 def epoch_text(config: SearchConfig, row: TrialRow, epochs: int) -> str:
     """An epoch's derived .cell text with comments saying where it comes from."""
     others = ", ".join(f"{k} = {v:g}" for k, v in sorted(row.metrics.items()))
+    reward = f"{row.reward:g}" if row.reward is not None else "undefined (not finite)"
     params = f"{row.params:,}" if row.params is not None else "?"
     macs = f"{row.macs:,}" if row.macs is not None else "?"
     header = [
         f"# nasgen search: the cell {config.strategy} derives after epoch {row.trial + 1} of "
         f"{epochs} (seed {config.seed}).",
         f"# space {config.space_name}, data {config.evaluator}.",
-        f"# reward (weight-sharing, not stand-alone): {config.metric} = {row.reward:g}",
+        f"# reward (weight-sharing, not stand-alone): {config.metric} = {reward}",
         f"# the epoch's numbers: {others}",
         f"# static cost on the space's skeleton: {params} params, {macs} MACs",
         f"# choices: {' '.join(map(str, row.choices))}; nasgen hash {row.arch_hash}",
@@ -133,8 +135,8 @@ class OneShotSearch:
             digest = f"invalid:{epoch}"
             result.metrics["compiles"] = 0.0
             self.progress.errors.append(f"epoch {epoch + 1}: {err}")
-        metrics = dict(result.metrics)
-        reward = metrics.get(self.config.metric)
+        metrics = {k: float(v) for k, v in result.metrics.items() if math.isfinite(v)}
+        reward = metrics.get(self.config.metric)  # None when it was not finite (SQLite: NULL)
         state = self.method.state_dict()
         checkpoint = state.pop("checkpoint")
         arch_maps = {kind: m.to_json() for kind, m in result.arch.items()}

@@ -134,7 +134,7 @@ def summary(config: SearchConfig, rows: Sequence[TrialRow]) -> dict[str, Any]:
     if top:
         row = top[0]
         best = {**trial_json(row), "reward_metric": config.metric}
-    return {
+    out = {
         "space": config.space_name,
         "strategy": config.strategy,
         "params": config.params,
@@ -145,6 +145,19 @@ def summary(config: SearchConfig, rows: Sequence[TrialRow]) -> dict[str, Any]:
         "counts": counts,
         "best": best,
     }
+    if config.budget is not None and _is_oneshot(config.strategy):
+        # NOTE: [A one-shot result is its last epoch] DARTS and ENAS keep the cell derived
+        # at the end, whatever epoch scored best on the weight-sharing reward ("best" above).
+        out["epochs"] = len(rows)
+        out["derived"] = {**trial_json(rows[-1]), "epoch": len(rows)} if rows else None
+    return out
+
+
+def _is_oneshot(strategy: str) -> bool:
+    from nasgen.search.strategies import STRATEGIES
+
+    info = STRATEGIES.get(strategy)
+    return info is not None and info.oneshot is not None
 
 
 def anytime_curve(rows: Sequence[TrialRow]) -> list[tuple[int, float]]:

@@ -340,3 +340,46 @@ def test_gdas_tau_follows_the_config(digits: EpochData) -> None:
     small = EpochData(digits.train, digits.valid, 16, 1, digits.device)
     taus = [search.run_epoch(e, 3, small, None).metrics["tau"] for e in (0, 2)]
     assert taus == [4.0, 0.5]
+
+
+def _reversed_darts() -> str:
+    """The darts space with its reduction cell written first."""
+    from nasgen.space import load_space_source
+
+    text = load_space_source("darts").text
+    normal = text[text.index("space cell normal") : text.index("space cell reduction")]
+    reduction = text[text.index("space cell reduction") : text.index("# Samples compile")]
+    return text.replace(normal + reduction, reduction + normal)
+
+
+def test_cells_are_matched_to_their_alphas_by_role_not_by_position() -> None:
+    from nasgen.dsl import parse_text
+    from nasgen.space import read_space
+
+    space = read_space(parse_text(_reversed_darts()))
+    assert [c.name for c in space.cells] == ["reduction", "normal"]
+    torch.manual_seed(0)
+    net = SearchNetwork(space, SupernetSpec(C=4, layers=3, input_channels=1), 8)
+    with torch.no_grad():
+        net.alphas_normal.zero_()
+        net.alphas_reduce.zero_()
+        net.alphas_normal[:, 4] = 5.0  # normal: sep_conv_3x3 everywhere
+        net.alphas_reduce[:, 1] = 5.0  # reduction: max_pool_3x3 everywhere
+    module = space.decode(net.derived())
+    ops = {c.name: {call.op for b in c.blocks for call in b.ops} for c in module.cells}
+    assert ops == {"normal": {"sep_conv_3x3"}, "reduction": {"max_pool_3x3"}}
+    arch = net.sampled(net.derived())
+    assert {k for path in arch.normal for _, k in path} == {4}
+    assert {k for path in arch.reduce for _, k in path} == {1}
+
+
+def test_darts_needs_a_reduction_cell_of_its_own() -> None:
+    from nasgen.dsl import parse_text
+    from nasgen.space import load_space_source, read_space
+
+    text = load_space_source("darts").text.replace(
+        "  reduction = reduction\n", "  reduction = normal\n"
+    )
+    with pytest.raises(NasgenError) as err:
+        SearchNetwork(read_space(parse_text(text)), SupernetSpec(C=4, layers=3), 8)
+    assert err.value.code == "E860"

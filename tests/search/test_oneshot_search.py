@@ -144,6 +144,9 @@ def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_journal(
         assert (killed / name).read_text() == (reference / name).read_text()
 
 
+DARTS = ["darts", "--strategy", "darts", "--evaluator", "train:digits"]
+
+
 @pytest.mark.parametrize(
     ("extra", "code"),
     [
@@ -165,10 +168,12 @@ def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_journal(
             "E867",
         ),
         (["nb201", "--evaluator", "table:nb201", "--device", "cuda"], "E853"),
-        (
-            ["darts", "--strategy", "darts", "--evaluator", "train:digits", "--time-budget", "5"],
-            "E852",
-        ),
+        ([*DARTS, "--time-budget", "5"], "E853"),
+        ([*DARTS, "--max-params", "9"], "E853"),
+        ([*DARTS, "--param", "lr=nan"], "E850"),
+        ([DARTS[0], "--strategy", "enas", *DARTS[3:], "--param", "tanh=inf"], "E850"),
+        ([*DARTS, "--variant", "serch"], "E220"),
+        ([*DARTS, "--metric", "valid_loss"], "E854"),
     ],
 )
 def test_bad_one_shot_searches_are_refused_and_leave_nothing(
@@ -176,8 +181,7 @@ def test_bad_one_shot_searches_are_refused_and_leave_nothing(
 ) -> None:
     out = tmp_path / "run"
     args = ["search", *extra, "-o", str(out)]
-    if "--time-budget" not in extra:
-        args += ["--budget", "2"]
+    args += ["--budget", "2"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert code in result.output and "Traceback" not in result.output
@@ -193,3 +197,19 @@ def test_a_one_shot_method_is_not_a_multi_trial_strategy(tmp_path: Path) -> None
         ],
     )  # fmt: skip
     assert result.exit_code == 1 and "E866" in result.output
+
+
+def test_the_result_is_the_last_epoch_and_a_resume_may_move_device(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, _args("darts", out, 2, batches=2)).exit_code == 0
+    report = CliRunner().invoke(main, ["search", "report", str(out), "--json"])
+    data = json.loads(report.output)
+    assert data["epochs"] == 2 and data["derived"]["epoch"] == 2
+    assert data["derived"]["text"] == content_rows(out)[-1][2]
+    assert len(data["architecture_by_epoch"]) == 2
+    moved = CliRunner().invoke(main, ["search", "--resume", str(out), "--device", "cpu"])
+    assert moved.exit_code == 0, moved.output
+    refused = CliRunner().invoke(main, ["search", "--resume", str(out), "--device", "cuda:5"])
+    assert refused.exit_code == 1 and "E867" in refused.output

@@ -7,6 +7,7 @@ so a random search never imports torch).
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,19 +48,8 @@ class StrategyInfo:
     wants_kinds: bool = False  # told which decisions are inputs (wiring) and which ops
     wants_blocks: bool = False  # told the block (0-based, within its cell) of each decision
     oneshot: str | None = None  # a weight-sharing method: its settings class (cls is the method)
-    metrics: tuple[str, ...] = ()  # what a one-shot method reports an epoch (the reward is one)
+    metrics: tuple[str, ...] = ()  # a one-shot method's reward choices (higher is better)
 
-
-ENAS_METRICS = (
-    "valid_acc", "valid_loss", "train_acc", "train_loss", "reward", "entropy", "baseline",
-    "derive_acc", "lr",
-)  # fmt: skip
-
-ENAS_METRICS = (
-    "valid_acc", "valid_loss", "train_acc", "train_loss", "reward", "entropy", "baseline",
-    "derive_acc", "lr",
-)  # fmt: skip
-"""What ENAS reports an epoch (``nasgen.oneshot.enas``)."""
 
 STRATEGIES: dict[str, StrategyInfo] = {
     "random": StrategyInfo(
@@ -154,7 +144,7 @@ STRATEGIES: dict[str, StrategyInfo] = {
         ),
         "DARTS weight sharing, Liu et al. 2019: --budget epochs of bilevel steps on a supernet",
         oneshot="DartsSearchConfig",
-        metrics=("valid_acc", "valid_loss", "train_loss", "arch_loss", "lr"),
+        metrics=("valid_acc",),
     ),
     "enas": StrategyInfo(
         "enas",
@@ -179,7 +169,7 @@ STRATEGIES: dict[str, StrategyInfo] = {
         ),
         "ENAS weight sharing, Pham et al. 2018: --budget epochs of shared weights + controller",
         oneshot="EnasConfig",
-        metrics=ENAS_METRICS,
+        metrics=("valid_acc", "derive_acc", "reward", "train_acc"),
     ),
 }
 
@@ -190,11 +180,13 @@ def _convert(param: Param, text: str) -> Any:
             if text.lower() not in ("true", "false"):
                 raise ValueError(text)
             return text.lower() == "true"
-        return param.kind(text)
+        value = param.kind(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(text)
+        return value
     except ValueError:
-        raise NasgenError(
-            "E850", f"--param {param.name}={text}: not a {param.kind.__name__}"
-        ) from None
+        what = "finite number" if param.kind is float else param.kind.__name__
+        raise NasgenError("E850", f"--param {param.name}={text}: not a {what}") from None
 
 
 def parse_params(strategy: str, pairs: Sequence[str]) -> dict[str, Any]:
