@@ -10,6 +10,7 @@ import json
 import math
 import random
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import click
 
 from nasgen.api import CompileOptions, analyze
 from nasgen.cli.app import check_output, main, user_errors
+from nasgen.design import ZOO, RegNetParams
 from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
 from nasgen.files import write_atomic
@@ -285,3 +287,61 @@ def supernet(source: str, c: int, layers: int, classes: int, as_json: bool) -> N
     shapes = " + ".join("x".join(map(str, a.shape)) for a in alphas)
     click.echo(f"  architecture parameters: {info['arch_parameters']:,} ({shapes})")
     click.echo(f"  ops on every edge:       {', '.join(net.primitives)}")
+
+
+@space.command(name="regnet")
+@click.argument("name", required=False, type=click.Choice(sorted(ZOO)), metavar="[MODEL]")
+@click.option("--depth", "d", type=int, help="d: blocks in all (pycls DEPTH).")
+@click.option("--w0", type=int, help="w0: the first block's width, a multiple of 8 (W0).")
+@click.option("--wa", type=float, help="wa: the slope of the linear widths (WA).")
+@click.option("--wm", type=float, help="wm: the width multiplier between stages, > 1 (WM).")
+@click.option("--group-width", "g", type=int, help="g: the group width (GROUP_W).")
+@click.option("--bottleneck", "b", type=float, default=1.0, show_default=True, help="b (BOT_MUL).")
+@click.option("--json", "as_json", is_flag=True, help="Print the stages as JSON.")
+@user_errors
+def regnet(
+    name: str | None,
+    d: int | None,
+    w0: int | None,
+    wa: float | None,
+    wm: float | None,
+    g: int | None,
+    b: float,
+    as_json: bool,
+) -> None:
+    """The stages the RegNet rule makes of a zoo model, or of --depth --w0 --wa --wm --group-width.
+
+    Radosavovic et al. 2020 (pycls generate_regnet and adjust_block_compatibility): per-block
+    widths w0 + wa * j quantised to w0 * wm^k and to multiples of 8, stages from equal widths,
+    then widths made compatible with the group width (both roundings half to even).
+
+    \b
+    Examples:
+      nasgen space regnet regnetx_200mf
+      nasgen space regnet --depth 13 --w0 24 --wa 36.44 --wm 2.49 --group-width 8 --json
+    """
+    given = [v is not None for v in (d, w0, wa, wm, g)]
+    if name is not None and any(given):
+        raise NasgenError("E330", "give a zoo model or the parameters, not both")
+    if name is None and not all(given):
+        raise NasgenError(
+            "E330",
+            "regnet needs a zoo model or all of --depth --w0 --wa --wm --group-width",
+            hint=f"zoo models: {', '.join(sorted(ZOO))}",
+        )
+    params = ZOO[name] if name is not None else RegNetParams(d, w0, wa, wm, g, b)  # type: ignore[arg-type]
+    stages = params.stages()
+    if as_json:
+        click.echo(
+            json.dumps({"params": asdict(params), "stages": [asdict(s) for s in stages]}, indent=2)
+        )
+        return
+    label = name or "regnet"
+    click.echo(
+        f"{label}: d {params.depth}, w0 {params.w0}, wa {params.wa:g}, wm {params.wm:g}, "
+        f"g {params.group_width}, b {params.bottleneck:g}{', SE 0.25' if params.se else ''}"
+    )
+    click.echo(f"{'stage':>5} {'depth':>6} {'width':>6} {'stride':>6} {'groups':>7}")
+    for i, s in enumerate(stages, start=1):
+        groups = int(s.width * s.bottleneck) // s.group_width
+        click.echo(f"{i:>5} {s.depth:>6} {s.width:>6} {s.stride:>6} {groups:>7}")

@@ -110,7 +110,7 @@ class ChainSearchNetwork(nn.Module):
             or space.cells[0].combines != ("add",)
         ):
             raise NasgenError(
-                "E860",
+                "E868",
                 f"space {space.name}: an ENAS chain needs one cell of layers, each adding an op "
                 "of the layer before and skips, whose output is its last layer",
                 hint="the enas_chain space",

@@ -102,7 +102,7 @@ def _candidates(space: SearchSpace, mode: str) -> tuple[tuple[str, ...], Archite
     ):
         what = "every node" if mode == "darts" else "every node or its loose ends"
         raise NasgenError(
-            "E860",
+            "E868",
             f"space {space.name}: a {mode.upper()} supernet needs two-input cells whose blocks "
             f"each add 2 earlier states through one shared op list, and output {what}",
             hint="the darts space"
@@ -360,7 +360,7 @@ class SearchNetwork(nn.Module):
         names, arch = _candidates(space, mode)
         nodes = {c.blocks for c in space.cells}
         if len(nodes) != 1:
-            raise NasgenError("E860", f"space {space.name}: its cells differ in block count")
+            raise NasgenError("E868", f"space {space.name}: its cells differ in block count")
         self.space, self.mode = space, mode
         self.nodes = nodes.pop()
         self.template = space.decode([0] * len(space.decisions()))
@@ -368,7 +368,7 @@ class SearchNetwork(nn.Module):
         self.kinds = (network.normal, network.reduction)  # the cells' names, by role
         if mode == "darts" and network.normal == network.reduction:
             raise NasgenError(
-                "E860",
+                "E868",
                 f"space {space.name}: DARTS's search network has a normal and a reduction cell; "
                 f"this space's network uses {network.normal} for both",
             )

@@ -77,7 +77,7 @@ def test_only_the_sampled_ops_train_and_the_output_is_logits() -> None:
 def test_cell_spaces_are_not_chains() -> None:
     with pytest.raises(NasgenError) as err:
         ChainSearchNetwork(load_space("darts"), CompileOptions())
-    assert err.value.code == "E860"
+    assert err.value.code == "E868"
 
 
 def test_the_skip_penalty_pulls_the_skip_probability_to_its_target(

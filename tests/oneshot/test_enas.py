@@ -158,10 +158,10 @@ def test_both_modes_refuse_nb201() -> None:
     for mode in ("darts", "enas"):
         with pytest.raises(NasgenError) as err:
             SearchNetwork(load_space("nb201"), SupernetSpec(C=4, layers=3), 8, mode=mode)
-        assert err.value.code == "E860"
+        assert err.value.code == "E868"
     with pytest.raises(NasgenError) as err:  # DARTS cannot concatenate loose ends
         SearchNetwork(load_space("enas_micro"), SupernetSpec(C=4, layers=3), 8, mode="darts")
-    assert err.value.code == "E860"
+    assert err.value.code == "E868"
     with pytest.raises(ValueError):
         SearchNetwork(load_space("darts"), SupernetSpec(C=4, layers=3), 8, mode="gdas")
 

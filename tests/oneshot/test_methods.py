@@ -382,4 +382,4 @@ def test_darts_needs_a_reduction_cell_of_its_own() -> None:
     )
     with pytest.raises(NasgenError) as err:
         SearchNetwork(read_space(parse_text(text)), SupernetSpec(C=4, layers=3), 8)
-    assert err.value.code == "E860"
+    assert err.value.code == "E868"

@@ -82,7 +82,7 @@ def test_a_step_reaches_the_alphas_and_the_weights(net: SearchNetwork) -> None:
 def test_a_space_without_a_shared_op_list_is_refused() -> None:
     with pytest.raises(NasgenError) as err:
         SearchNetwork(load_space("nb201"))
-    assert err.value.code == "E860"
+    assert err.value.code == "E868"
 
 
 def _batches(seed: int) -> tuple[tuple[object, object], tuple[object, object]]:
@@ -166,7 +166,7 @@ def test_the_cli_counts_a_supernet_without_allocating_it() -> None:
     big = CliRunner().invoke(main, ["space", "supernet", "darts", "--C", "2048", "--json"])
     assert big.exit_code == 0 and json_.loads(big.output)["weights"] > 10**10  # meta device
     refused = CliRunner().invoke(main, ["space", "supernet", "nb201"])
-    assert refused.exit_code == 1 and "E860" in refused.output
+    assert refused.exit_code == 1 and "E868" in refused.output
 
 
 def test_the_genotype_of_fresh_alphas_imports_and_compiles() -> None:

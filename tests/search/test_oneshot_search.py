@@ -151,8 +151,8 @@ DARTS = ["darts", "--strategy", "darts", "--evaluator", "train:digits"]
     ("extra", "code"),
     [
         (["darts", "--strategy", "darts", "--evaluator", "table:nb201"], "E866"),
-        (["nb201", "--strategy", "darts", "--evaluator", "train:digits"], "E860"),
-        (["nb201", "--strategy", "enas", "--evaluator", "train:digits"], "E860"),
+        (["nb201", "--strategy", "darts", "--evaluator", "train:digits"], "E868"),
+        (["nb201", "--strategy", "enas", "--evaluator", "train:digits"], "E868"),
         (["darts", "--strategy", "darts", "--evaluator", "train:digits,epochs=3"], "E866"),
         (["darts", "--strategy", "darts", "--evaluator", "train:digits", "--workers", "2"], "E853"),
         (
