@@ -59,3 +59,15 @@ def umask_022() -> Iterator[None]:
         yield
     finally:
         os.umask(old)
+
+
+def light_bundled() -> list[str]:
+    """The bundled genotypes, without the RegNets of a billion MACs and more.
+
+    Tests that build and run every bundled network (torch, ONNX, passes) take the RegNet zoo's
+    MF models; the GF ones (up to 145 M weights) are covered statically (tests/design).
+    """
+    from nasgen.dsl import bundled_names
+
+    names = sorted(n.removesuffix(".cell") for n in bundled_names())
+    return [n for n in names if not (n.startswith("regnet") and n.endswith("gf"))]

@@ -10,6 +10,8 @@ folded into it, and drop path vanishes. Importing this module registers the lowe
 
 from __future__ import annotations
 
+import numpy as np
+
 from collections.abc import Sequence
 
 from nasgen.exporters.onnx.context import INPUT, AttrValue, Emitter, Value
@@ -46,17 +48,38 @@ def _conv_bn(em: Emitter, node: IRNode, inputs: Sequence[Value]) -> Value:
         padding=a.get_str("padding", "same"),
         tf_same=em.tf_same,
     )
+    groups = a.get_int("groups", 1)
     out = em.conv(
         x,
         "conv",
-        (c_out, c_in, k, k),
+        (c_out, c_in // groups, k, k),
         bn=bn,
         stride=(stride, stride),
         pads=pads,
         dilation=dilation,
+        group=groups,
         output=em.result,
     )
     return em.value(out)
+
+
+@onnx_lowering("se")
+def _se(em: Emitter, node: IRNode, inputs: Sequence[Value]) -> Value:
+    c, c_se = node.shape[0], node.attrs.get_int("c_se")
+    x = em.tensor(inputs[0])
+    pooled = em.emit("GlobalAveragePool", [x], "pool")
+    squeezed = em.emit("Relu", [_biased_conv(em, pooled, "reduce", c_se, c)], "relu")
+    gate = em.emit("Sigmoid", [_biased_conv(em, squeezed, "expand", c, c_se)], "gate")
+    return em.value(em.emit("Mul", [x, gate], "scale", output=em.result))
+
+
+def _biased_conv(em: Emitter, x: str, part: str, c_out: int, c_in: int) -> str:
+    """A 1x1 conv with its bias (``<node>.<part>.weight`` and ``.bias``)."""
+    prefix = f"{em.node.id}.{part}"
+    weight = em.weight(f"{part}.weight", (c_out, c_in, 1, 1)).astype(np.float32)
+    bias = em.weight(f"{part}.bias", (c_out,)).astype(np.float32)
+    inputs = [x, em.initializer(f"{prefix}.weight", weight), em.initializer(f"{prefix}.bias", bias)]
+    return em.emit("Conv", inputs, part, kernel_shape=[1, 1])
 
 
 @onnx_lowering("sep_conv")

@@ -92,7 +92,7 @@ def _summary_table(a: Analysis) -> str:
     fmt = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
     lines = [
         f"{a.module.name or a.source.path}  ({a.arch.convention.name} convention, "
-        f"N={spec.n_cells}, F={spec.num_filters}, "
+        f"{spec.skeleton()}, "
         f"{spec.input_channels}x{spec.input_size}x{spec.input_size}, {spec.classes} classes)",
         fmt.format(*rows[0]),
         *(fmt.format(*r) for r in rows[1:]),

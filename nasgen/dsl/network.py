@@ -17,7 +17,7 @@ from nasgen.dsl.ast import Ident, Setting, Value
 from nasgen.errors import DslSemanticError, SourceSpan, did_you_mean
 from nasgen.ops.network import AUX_STYLES
 
-__all__ = ["KEYS", "Key", "NetworkSpec", "apply_settings", "coerce"]
+__all__ = ["KEYS", "REGNET_KEYS", "Key", "NetworkSpec", "apply_settings", "coerce"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,29 @@ class Key:
 
 KEYS: Mapping[str, Key] = MappingProxyType(
     {
+        "body": Key(
+            "body",
+            str,
+            "cells: stacked cells (the keys below); regnet: the stages the RegNet rule makes of "
+            "depth, w0, wa, wm, group_width, bottleneck and se (Radosavovic et al. 2020)",
+            choices=("cells", "regnet"),
+        ),
+        "depth": Key("depth", int, "regnet: d, the blocks in all (pycls DEPTH)", 1, 1024),
+        "w0": Key("w0", int, "regnet: the first block's width, a multiple of 8 (W0)", 8, 65536),
+        "wa": Key("wa", float, "regnet: the slope of the per-block widths (WA)", 0, 65536),
+        "wm": Key("wm", float, "regnet: the width multiplier between stages, > 1 (WM)", 1, 64),
+        "group_width": Key("group_width", int, "regnet: the group width g (GROUP_W)", 1, 65536),
+        "bottleneck": Key(
+            "bottleneck", float, "regnet: the bottleneck ratio b (BOT_MUL)", 0.01, 64
+        ),
+        "se": Key(
+            "se",
+            float,
+            "regnet: the squeeze-excitation ratio of the block's input width (Y: 0.25; 0: X)",
+            0,
+            1,
+        ),
+        "stem_width": Key("stem_width", int, "regnet: the simple stem's width (STEM_W)", 1, 65536),
         "N": Key(
             "n_cells", int, "normal cells per stage (NASNet `N @ P`; TF num_cells = 3N)", 1, 256
         ),
@@ -58,8 +81,9 @@ KEYS: Mapping[str, Key] = MappingProxyType(
             "stem",
             str,
             "conv3x3: conv 3x3 + BN (CIFAR, NB-201); nasnet_imagenet: conv 3x3 s2 VALID + 2 "
-            "stem cells; darts_imagenet: three stride-2 convs",
-            choices=("conv3x3", "nasnet_imagenet", "darts_imagenet"),
+            "stem cells; darts_imagenet: three stride-2 convs; simple: conv 3x3 s2 + BN + ReLU "
+            "to stem_width (RegNet)",
+            choices=("conv3x3", "nasnet_imagenet", "darts_imagenet", "simple"),
         ),
         "stem_multiplier": Key(
             "stem_multiplier",
@@ -102,10 +126,23 @@ KEYS: Mapping[str, Key] = MappingProxyType(
 )
 
 
+REGNET_KEYS = ("depth", "w0", "wa", "wm", "group_width", "bottleneck", "se", "stem_width")
+"""The keys only a ``body = regnet`` network reads."""
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkSpec:
     """How the cells stack: the resolved ``network`` block (plus variant and CLI overrides)."""
 
+    body: str = "cells"
+    depth: int = 0
+    w0: int = 0
+    wa: float = 0.0
+    wm: float = 0.0
+    group_width: int = 0
+    bottleneck: float = 1.0
+    se: float = 0.0
+    stem_width: int = 32
     n_cells: int = 0
     num_filters: int = 0
     reductions: int = 2
@@ -127,10 +164,23 @@ class NetworkSpec:
     input_size: int = 224
     input_channels: int = 3
 
+    def skeleton(self) -> str:
+        """How it stacks, in a few words: ``N=6, F=36`` or ``RegNet d=13, w0=24, ...``."""
+        if self.body == "regnet":
+            se = f", se={self.se:g}" if self.se else ""
+            return (
+                f"RegNet d={self.depth}, w0={self.w0}, wa={self.wa:g}, wm={self.wm:g}, "
+                f"g={self.group_width}{se}"
+            )
+        return f"N={self.n_cells}, F={self.num_filters}"
+
     def as_dict(self) -> dict[str, int | float | bool | str]:
-        """DSL key -> value, in ``KEYS`` order."""
+        """DSL key -> value, in ``KEYS`` order: the keys of its body (cells: not the RegNet
+        keys, nor ``body``; regnet: not N and F).
+        """
         by_field = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {key: by_field[k.field] for key, k in KEYS.items()}
+        unset = ("N", "F") if self.body == "regnet" else ("body", *REGNET_KEYS)
+        return {key: by_field[k.field] for key, k in KEYS.items() if key not in unset}
 
 
 def _type_name(kind: type) -> str:

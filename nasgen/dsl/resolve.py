@@ -15,14 +15,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from nasgen.design import RegNetParams
 from nasgen.dsl.ast import Block, CellDef, ConventionDef, Ident, Module, OpCall, Setting, StateRef
 from nasgen.dsl.network import KEYS, NetworkSpec, apply_settings, coerce
 from nasgen.dsl.options import CompileOptions
 from nasgen.dsl.printer import print_value
-from nasgen.errors import DslSemanticError, SourceSpan, did_you_mean
+from nasgen.errors import DslSemanticError, NasgenError, SourceSpan, did_you_mean
 from nasgen.ops import OPS, PRESETS, RULES, Attrs, Convention, OpDef, ParamValue
 
-__all__ = ["Architecture", "ResolvedBlock", "ResolvedCell", "ResolvedOp", "resolve"]
+__all__ = [
+    "Architecture",
+    "ResolvedBlock",
+    "ResolvedCell",
+    "ResolvedOp",
+    "regnet_params",
+    "resolve",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,10 +297,14 @@ def _network(
         raise DslSemanticError(
             "E215", "no `network { ... }` block", module.span, "add e.g. network { N = 6  F = 36 }"
         )
-    values = apply_settings(NetworkSpec().as_dict(), module.network.settings)
+    defaults = {k: getattr(NetworkSpec(), key.field) for k, key in KEYS.items()}
+    values = apply_settings(defaults, module.network.settings)
     spans: dict[str, SourceSpan | None] = {"": module.network.span}
     spans.update({s.key: s.value_span for s in module.network.settings})
-    for key in ("N", "F"):
+    required = (
+        ("N", "F") if values["body"] == "cells" else ("depth", "w0", "wa", "wm", "group_width")
+    )
+    for key in required:
         if key not in spans:
             raise DslSemanticError("E215", f"the network block must set {key}", module.network.span)
     if options.variant is not None:
@@ -314,9 +326,27 @@ def _network(
     return NetworkSpec(**by_field), spans  # type: ignore[arg-type]
 
 
+def _check_regnet(spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]) -> None:
+    """The RegNet rule must make stages of the parameters (E330 at the network block)."""
+    try:
+        regnet_params(spec).stages()
+    except NasgenError as err:
+        raise DslSemanticError("E330", err.message, spans.get(""), err.hint) from None
+
+
+def regnet_params(spec: NetworkSpec) -> RegNetParams:
+    """The RegNet parameters of a ``body = regnet`` network."""
+    return RegNetParams(
+        spec.depth, spec.w0, spec.wa, spec.wm, spec.group_width, spec.bottleneck, spec.se > 0
+    )
+
+
 def _check_cells_used(
     module: Module, spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]
 ) -> None:
+    if spec.body == "regnet":
+        _check_regnet(spec, spans)
+        return
     needed = {"normal": spec.normal}
     if spec.reduction_mode == "insert_cell" and spec.reductions > 0:
         needed["reduction"] = spec.reduction

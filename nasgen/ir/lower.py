@@ -17,7 +17,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Generic, TypeVar
 
-from nasgen.dsl.resolve import Architecture
+from nasgen.design import Stage
+from nasgen.dsl.resolve import Architecture, regnet_params
 from nasgen.errors import IRValidationError
 from nasgen.ir.emit import Emitter, NetworkSink, Place
 from nasgen.ir.graph import IRGraph
@@ -166,6 +167,49 @@ class Stacker(Generic[S]):
                 self.cell(spec.normal, f"cells.{self.index}", f"stage{stage + 1}", 1, scale, None)
                 self.index += 1
 
+    def regnet(self, image: str) -> None:
+        """Emit a RegNet: the simple stem, then each stage's X (or Y) blocks.
+
+        pycls ``AnyNet`` with ``res_bottleneck_block`` (docs/design/regnet_pycls.md section 3):
+        a block is 1x1 conv-BN-ReLU, 3x3 group conv (the stride) -BN-ReLU, [SE to
+        round(se * w_in)], 1x1 conv-BN, plus the input (a 1x1 conv-BN at the stride when the
+        width or the size changes), then ReLU.
+        """
+        spec = self.spec
+        span = self.arch.network_span("body")
+        place = Place("stem", "stem", span=self.arch.network_span("stem"))
+        x = self.conv("stem", image, place, k=3, stride=2, c_out=spec.stem_width)
+        x = self.em.emit("stem_relu", "relu", Attrs(), (x,), place).id
+        stages = regnet_params(spec).stages()
+        for i, stage in enumerate(stages, start=1):
+            for j in range(stage.depth):
+                stride = stage.stride if j == 0 else 1
+                block = Place(f"stage{i}", "op", f"s{i}.b{j + 1}", None, span)
+                x = self.x_block(f"s{i}.b{j + 1}", x, stage.width, stride, stage, block)
+        self.history = [None, x]
+
+    def x_block(
+        self, prefix: str, x: str, w_out: int, stride: int, stage: Stage, place: Place
+    ) -> str:
+        """One X block (Y with ``se``) reading ``x``; returns its output."""
+        w_in = self.graph.node(x).shape[0]
+        w_b = round(w_out * stage.bottleneck)
+        groups = w_b // stage.group_width
+        relu = Attrs()
+        a = self.conv(f"{prefix}.a", x, place, k=1, c_out=w_b)
+        a = self.em.emit(f"{prefix}.a_relu", "relu", relu, (a,), place).id
+        b = self.conv(f"{prefix}.b", a, place, k=3, stride=stride, c_out=w_b, groups=groups)
+        b = self.em.emit(f"{prefix}.b_relu", "relu", relu, (b,), place).id
+        c_se = round(w_in * self.spec.se)
+        if c_se > 0:
+            b = self.em.emit(f"{prefix}.se", "se", Attrs.of(c_se=c_se), (b,), place).id
+        c = self.conv(f"{prefix}.c", b, place, k=1, c_out=w_out)
+        short = x
+        if w_in != w_out or stride != 1:
+            short = self.conv(f"{prefix}.proj", x, place, k=1, stride=stride, c_out=w_out)
+        added = self.em.emit(f"{prefix}.add", "add", Attrs(), (c, short), place).id
+        return self.em.emit(f"{prefix}.out", "relu", relu, (added,), place).id
+
     def head(self) -> None:
         """Emit the classifier head."""
         spec, place = self.spec, Place("head", "head", span=self.arch.network_span("head"))
@@ -195,6 +239,10 @@ class Stacker(Generic[S]):
         size = spec.input_size
         attrs = Attrs.of(c=spec.input_channels, h=size, w=size)
         image = self.em.emit("input", "input", attrs, (), Place("stem", "input")).id
+        if spec.body == "regnet":
+            self.regnet(image)
+            self.head()
+            return self.graph
         self.stem(image)
         if spec.reduction_mode == "resnet_block":
             self.nb201()

@@ -17,6 +17,7 @@ from nasgen.ops.registry import (
     OpDef,
     Param,
     Shape,
+    ShapeError,
     Step,
 )
 
@@ -31,6 +32,10 @@ def _bn(channels: int) -> Cost:
 
 
 def _conv_bn_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
+    groups = attrs.get_int("groups", 1)
+    c_in, c_out = single(in_shapes)[0], attrs.get_int("c_out")
+    if groups < 1 or c_in % groups or c_out % groups:
+        raise ShapeError("E309", f"{groups} groups do not divide {c_in} -> {c_out} channels")
     h, w = spatial(
         single(in_shapes),
         attrs.get_int("k"),
@@ -43,14 +48,15 @@ def _conv_bn_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
 
 def _conv_bn_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
     k = attrs.get_int("k")
-    cost = conv_cost(in_shapes[0][0], out[0], k, k, out)
+    cost = conv_cost(in_shapes[0][0], out[0], k, k, out, attrs.get_int("groups", 1))
     return cost + (_bn(out[0]) if attrs.get_bool("bn", True) else Cost())
 
 
 CONV_BN = OPS.add(
     OpDef(
         name="conv_bn",
-        doc="[ReLU] - KxK conv - [BN]: stems, 1x1 projections, NB-201 nor_conv, TF 1x1",
+        doc="[ReLU] - KxK conv (`groups`) - [BN]: stems, 1x1 projections, NB-201 nor_conv, "
+        "TF 1x1, RegNet's block convs",
         infer_shape=_conv_bn_shape,
         cost=_conv_bn_cost,
         pure=True,

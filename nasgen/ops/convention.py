@@ -131,6 +131,8 @@ PRESETS: Mapping[str, Convention] = MappingProxyType(
         "tf_amoeba": replace(_TF_SLIM, name="tf_amoeba", bottleneck_convs=True),
         "darts": _DARTS,
         "nb201": replace(_DARTS, name="nb201"),
+        # facebookresearch/pycls (RegNet, AnyNet): PyTorch's symmetric padding, as DARTS's.
+        "pycls": replace(_DARTS, name="pycls"),
         # melodyguan/enas micro_child.py `_fixed_layer` (TF code, SAME padding).
         "enas": replace(
             _TF_SLIM,
@@ -142,4 +144,4 @@ PRESETS: Mapping[str, Convention] = MappingProxyType(
     }
 )
 """Named rule sets: TF-slim NASNet/PNASNet, TF-TPU AmoebaNet, DARTS family, NAS-Bench-201, ENAS
-micro."""
+micro, pycls (RegNet)."""

@@ -58,6 +58,24 @@ RELU = OPS.add(
 )
 
 
+def _se_cost(attrs: Attrs, ins: tuple[Shape, ...], out: Shape) -> Cost:
+    c, c_se = out[0], attrs.get_int("c_se")
+    return Cost(2 * c * c_se + c_se + c, 2 * c * c_se)
+
+
+SQUEEZE_EXCITE = OPS.add(
+    OpDef(
+        name="se",
+        doc="squeeze-excitation (Hu et al. 2018; RegNetY): global pool - 1x1 conv to `c_se` - "
+        "ReLU - 1x1 conv back - sigmoid - scale; both convs have biases",
+        infer_shape=_bn_shape,
+        cost=_se_cost,
+        pure=True,
+        has_weights=True,
+    )
+)
+
+
 def _linear_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
     shape = single(in_shapes)
     if shape[1:] != (1, 1):

@@ -181,7 +181,7 @@ def network_graph(analysis: Analysis) -> graphviz.Digraph:
     spec, cost = analysis.arch.network, analysis.cost
     title = (
         f"{analysis.module.name or analysis.source.path}  ({analysis.arch.convention.name}, "
-        f"N={spec.n_cells}, F={spec.num_filters})"
+        f"{spec.skeleton()})"
     )
     graph = _digraph(title)
     graph.attr("graph", ranksep="0.25")

@@ -212,8 +212,11 @@ def used_cells(spec: NetworkSpec) -> dict[str, str]:
     """Role (network key) -> cell name, for the cells this network instantiates.
 
     The same rule as the resolver's check: the normal cell always, the reduction cell when
-    reduction cells are inserted, the stem cell under the ``nasnet_imagenet`` stem.
+    reduction cells are inserted, the stem cell under the ``nasnet_imagenet`` stem; none for a
+    RegNet body (its stages are network keys).
     """
+    if spec.body == "regnet":
+        return {}
     roles = {"normal": spec.normal}
     if spec.reduction_mode == "insert_cell" and spec.reductions > 0:
         roles["reduction"] = spec.reduction

@@ -264,7 +264,7 @@ def _settings(a: Mapping[str, Value], b: Mapping[str, Value]) -> tuple[SettingCh
 def _skeleton(x: Analysis) -> str:
     spec = x.arch.network
     size = f"{spec.input_channels}x{spec.input_size}x{spec.input_size}"
-    return f"N={spec.n_cells}, F={spec.num_filters}, {size}, {spec.classes} classes"
+    return f"{spec.skeleton()}, {size}, {spec.classes} classes"
 
 
 def _cost(a: Analysis, b: Analysis) -> CostDelta:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import light_bundled
 
 torch = pytest.importorskip("torch")
 
@@ -51,9 +52,7 @@ def test_module_parameter_count_is_the_published_one(
     assert model.count_parameters(aux=True) == params + aux
 
 
-@pytest.mark.parametrize(
-    "name", sorted(n.removesuffix(".cell") for n in nasgen.dsl.bundled_names())
-)
+@pytest.mark.parametrize("name", light_bundled())
 def test_every_bundled_genotype_and_variant_builds_to_its_static_count(name: str) -> None:
     module = nasgen.dsl.parse(nasgen.dsl.read_bundled(name))  # type: ignore[arg-type]
     for variant in [None, *(v.name for v in module.variants)]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import light_bundled
 
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
@@ -40,7 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # The smallest skeleton each bundled file compiles on is N=1, F=8 at 32x32; a file whose aux
 # head's 5x5 pool does not fit the small map gets its CIFAR variant or no aux head.
-BUNDLED = sorted(n.removesuffix(".cell") for n in nasgen.dsl.bundled_names())
+BUNDLED = light_bundled()
 SMALL: dict[str, dict[str, object]] = {"nasnet_a": {"variant": "cifar"}}
 WIDE_OPS = (
     *DARTS_OPS,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from conftest import light_bundled
 
-import nasgen.dsl
 from nasgen.api import Analysis, analyze, build, inference_module, optimized, options_for
 from nasgen.dsl.generate import random_genotype
 from nasgen.dsl.printer import print_module
@@ -21,7 +21,7 @@ from nasgen.passes import PASSES, count_ops, optimize
 
 torch = pytest.importorskip("torch")
 
-BUNDLED = sorted(n.removesuffix(".cell") for n in nasgen.dsl.bundled_names())
+BUNDLED = light_bundled()
 SMALL = {"N": 1, "F": 8}
 
 

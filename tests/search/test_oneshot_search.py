@@ -89,7 +89,7 @@ def test_darts_learns_on_digits_and_its_cell_changes(tmp_path: Path) -> None:
     """The short real run: the loss falls, the alphas leave uniform, the derived cell moves."""
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        main, [*_args("darts", out, 5, batches=12), "--param", "arch_lr=0.003"]
+        main, [*_args("darts", out, 4, batches=10), "--param", "arch_lr=0.003"]
     )
     assert result.exit_code == 0, result.output
     journal = Journal.open(out)
@@ -112,18 +112,19 @@ def test_darts_learns_on_digits_and_its_cell_changes(tmp_path: Path) -> None:
 def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_journal(
     tmp_path: Path, label: str
 ) -> None:
-    epochs = 5
+    epochs = 4
     reference = tmp_path / "reference"
-    subprocess.run([*_CLI, *_args(label, reference, epochs)], check=True, capture_output=True)
+    run = [*_CLI, *_args(label, reference, epochs, batches=3)]
+    subprocess.run(run, check=True, capture_output=True)
     killed = tmp_path / "killed"
     journal = killed / JOURNAL_NAME
     rng = random.Random(5)
     kills = 0
-    for target in (1, 2, 2, 4):  # after this many epochs are written, plus a random delay
+    for target in (1, 2, 3):  # after this many epochs are written, plus a random delay
         cmd = (
             [*_CLI, "search", "--resume", str(killed)]
             if journal.exists()
-            else [*_CLI, *_args(label, killed, epochs)]
+            else [*_CLI, *_args(label, killed, epochs, batches=3)]
         )
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
@@ -136,7 +137,7 @@ def test_kill_9_mid_epoch_then_resume_gives_the_uninterrupted_journal(
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
-    assert kills == 4 and journal_trials(journal) < epochs
+    assert kills == 3 and journal_trials(journal) < epochs
     subprocess.run([*_CLI, "search", "--resume", str(killed)], check=True, capture_output=True)
     assert content_rows(killed) == content_rows(reference)
     assert _checkpoint(killed) == _checkpoint(reference)  # the supernet and optimizers too

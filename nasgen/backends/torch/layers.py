@@ -89,11 +89,19 @@ class ConvBN(nn.Module):
         dilation: int = 1,
         bn: bool = True,
         tf_same: bool = False,
+        groups: int = 1,
     ) -> None:
         super().__init__()
         self.relu = relu
         self.conv = _conv(
-            c_in, c_out, k, stride, dilation=dilation, padding=padding, tf_same=tf_same
+            c_in,
+            c_out,
+            k,
+            stride,
+            dilation=dilation,
+            groups=groups,
+            padding=padding,
+            tf_same=tf_same,
         )
         self.bn = nn.BatchNorm2d(c_out) if bn else nn.Identity()
 
@@ -102,6 +110,20 @@ class ConvBN(nn.Module):
         if self.relu:
             x = F.relu(x)
         return self.bn(self.conv(x))  # type: ignore[no-any-return]
+
+
+class SqueezeExcite(nn.Module):
+    """Global pool - 1x1 conv (bias) - ReLU - 1x1 conv (bias) - sigmoid - scale (RegNetY)."""
+
+    def __init__(self, c: int, c_se: int) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(c, c_se, 1, bias=True)
+        self.expand = nn.Conv2d(c_se, c, 1, bias=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply the layer."""
+        s = F.adaptive_avg_pool2d(x, 1)
+        return x * torch.sigmoid(self.expand(F.relu(self.reduce(s))))
 
 
 class SepConv(nn.Module):

@@ -28,6 +28,7 @@ from nasgen.backends.torch.layers import (
     Pool,
     ResNetBlock,
     SepConv,
+    SqueezeExcite,
     Zero,
 )
 from nasgen.errors import BackendError
@@ -90,7 +91,13 @@ def _conv_bn(node: IRNode, conv: Convention) -> nn.Module:
         dilation=a.get_int("dilation", 1),
         bn=a.get_bool("bn", True),
         tf_same=_tf(conv),
+        groups=a.get_int("groups", 1),
     )
+
+
+@torch_lowering("se")
+def _se(node: IRNode, conv: Convention) -> nn.Module:
+    return SqueezeExcite(node.shape[0], node.attrs.get_int("c_se"))
 
 
 @torch_lowering("sep_conv")
