@@ -175,8 +175,9 @@ class NetworkSpec:
         return f"N={self.n_cells}, F={self.num_filters}"
 
     def as_dict(self) -> dict[str, int | float | bool | str]:
-        """DSL key -> value, in ``KEYS`` order: the keys of its body (cells: not the RegNet
-        keys, nor ``body``; regnet: not N and F).
+        """DSL key -> value, in ``KEYS`` order, for the keys its body reads.
+
+        A cells body leaves out ``body`` and the RegNet keys; a RegNet body leaves out N and F.
         """
         by_field = {f.name: getattr(self, f.name) for f in fields(self)}
         unset = ("N", "F") if self.body == "regnet" else ("body", *REGNET_KEYS)
