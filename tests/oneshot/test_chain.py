@@ -6,6 +6,7 @@ import random
 
 import pytest
 import torch
+from oneshot_helpers import digit_halves, one_thread  # noqa: F401  (fixtures)
 
 from nasgen import api
 from nasgen.dsl.options import CompileOptions
@@ -81,7 +82,7 @@ def test_cell_spaces_are_not_chains() -> None:
 
 
 def test_the_skip_penalty_pulls_the_skip_probability_to_its_target(
-    digit_halves: tuple[object, object],
+    digit_halves: tuple[object, object],  # noqa: F811  (the fixture)
 ) -> None:
     from nasgen.oneshot.enas import EnasConfig, EnasSearch
     from nasgen.oneshot.method import cycle

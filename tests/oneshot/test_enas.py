@@ -9,6 +9,7 @@ import math
 import random
 
 import pytest
+from oneshot_helpers import digit_halves, one_thread  # noqa: F401  (fixtures)
 
 torch = pytest.importorskip("torch")
 
@@ -30,7 +31,7 @@ def _net(name: str, seed: int = 0) -> SearchNetwork:
 
 
 @pytest.fixture(scope="module")
-def digits(digit_halves: tuple[DataSet, DataSet]) -> EpochData:
+def digits(digit_halves: tuple[DataSet, DataSet]) -> EpochData:  # noqa: F811
     return EpochData(*digit_halves, 16, 2, torch.device("cpu"))
 
 

@@ -8,6 +8,7 @@ import itertools
 import math
 
 import pytest
+from oneshot_helpers import digit_halves, one_thread  # noqa: F401  (fixtures)
 
 torch = pytest.importorskip("torch")
 
@@ -28,7 +29,7 @@ from nasgen.training.data import DataSet, split_data  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def digits(digit_halves: tuple[DataSet, DataSet]) -> EpochData:
+def digits(digit_halves: tuple[DataSet, DataSet]) -> EpochData:  # noqa: F811
     return EpochData(*digit_halves, 16, 3, torch.device("cpu"))
 
 

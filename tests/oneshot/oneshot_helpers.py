@@ -1,4 +1,4 @@
-"""Shared fixtures of the one-shot tests: one torch thread, the digits split in halves."""
+"""Fixtures the one-shot tests import: one torch thread, the digits split in halves."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from nasgen.training.data import DataSet, load_data, split_data
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
+def one_thread() -> Iterator[None]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
