@@ -6,7 +6,11 @@ import csv
 import gzip
 import itertools
 import random
+import signal
 import sqlite3
+import subprocess
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from nasgen.dsl import parse_text, resolve
@@ -148,3 +152,21 @@ def journal_trials(journal: Path) -> int:
             conn.close()
     except sqlite3.Error:  # the journal is being created
         return 0
+
+
+def kill_when(cmd: Sequence[str], journal: Path, trials: int, delay: float, limit: float) -> bool:
+    """Run ``cmd``; SIGKILL it ``delay`` seconds after its journal holds ``trials`` trials.
+
+    The moment is chosen by progress, not by the clock, so it falls inside the run however
+    fast the machine is. Returns whether the process was still running to be killed.
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + limit
+    while proc.poll() is None and journal_trials(journal) < trials and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(delay)
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return killed

@@ -4,10 +4,8 @@ an uninterrupted run: the same rows (timings and workers aside), nothing lost, n
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from search_helpers import (
     TINY_SPACE,
     content_rows,
     journal_trials,
+    kill_when,
     synthetic_table,
     tiny_additive_table,
 )
@@ -94,17 +93,7 @@ def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str)
             if journal.exists()
             else _search(case, killed, strategy)
         )
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while (
-            proc.poll() is None and journal_trials(journal) < target and time.monotonic() < deadline
-        ):
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.01))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        kills += kill_when(cmd, journal, target, rng.uniform(0, 0.01), limit=60)
     assert kills == 10  # every moment fell inside the search, before it ended
     assert journal_trials(journal) < total
     subprocess.run([*_CLI, "search", "--resume", str(killed)], check=True, capture_output=True)
