@@ -21,6 +21,7 @@ from search_helpers import (
 from nasgen.search.journal import JOURNAL_NAME
 
 _CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
+KILLS = 6  # each restart pays torch's import: six moments a strategy keep the suite's budget
 
 
 STRATEGIES = {
@@ -75,7 +76,7 @@ def _last_state(directory: Path) -> dict[str, object]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
-def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str) -> None:
+def test_kill_9_at_six_random_moments_then_resume(tmp_path: Path, strategy: str) -> None:
     case = _setup(tmp_path, strategy)
     reference = tmp_path / "reference"
     subprocess.run(_search(case, reference, strategy), check=True, capture_output=True)
@@ -85,7 +86,7 @@ def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str)
     rng = random.Random(11)
     # Ten moments spread over the run, chosen by progress (trials journaled), not by the clock,
     # so they fall inside the search however fast the machine is; each gets a random jitter.
-    targets = sorted(rng.sample(range(5, total - 60), 10))
+    targets = sorted(rng.sample(range(5, total - 60), KILLS))
     kills = 0
     for target in targets:
         cmd = (
@@ -94,7 +95,7 @@ def test_kill_9_at_ten_random_moments_then_resume(tmp_path: Path, strategy: str)
             else _search(case, killed, strategy)
         )
         kills += kill_when(cmd, journal, target, rng.uniform(0, 0.01), limit=60)
-    assert kills == 10  # every moment fell inside the search, before it ended
+    assert kills == KILLS  # every moment fell inside the search, before it ended
     assert journal_trials(journal) < total
     subprocess.run([*_CLI, "search", "--resume", str(killed)], check=True, capture_output=True)
     expected, got = content_rows(reference), content_rows(killed)
