@@ -26,9 +26,9 @@ from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
 from nasgen.dsl.options import CompileOptions
 from nasgen.dsl.resolve import Architecture, ResolvedOp, resolve
 from nasgen.errors import NasgenError
-from nasgen.ir.graph import IRGraph, IRNode
+from nasgen.ir.graph import IRGraph
 from nasgen.ir.lower import Stacker
-from nasgen.ops import OPS, Attrs, ExpandContext
+from nasgen.oneshot.mixed import candidate
 from nasgen.space import SearchSpace
 
 __all__ = ["ChainArch", "ChainSearchNetwork", "is_chain"]
@@ -66,25 +66,14 @@ class _Chains(Stacker[IRGraph]):
         return out
 
 
-def _candidate(rop: ResolvedOp, c: int, arch: Architecture) -> nn.Module:
-    """One op of a layer at width c, stride 1: the torch lowering of its IR expansion."""
-    assert rop.op.expand is not None
-    last = IRNode("x", "input", Attrs(), (), (), (c, 64, 64), "search", "input")
-    layers = []
-    for k, step in enumerate(rop.op.expand(rop.params, ExpandContext(c, c, 1, arch.convention))):
-        shape = OPS[step.op].shape(step.attrs, (last.shape,))
-        last = IRNode(f"x.{k}", step.op, step.attrs, (last.id,), (last.shape,), shape, "s", "op")
-        layers.append(lower_node(last, arch.convention))
-    return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
-
-
 class _ChainCell(nn.Module):
     """Every op at every layer of one chain."""
 
     def __init__(self, ops: Sequence[ResolvedOp], layers: int, c: int, arch: Architecture):
         super().__init__()
         self.layers = nn.ModuleList(
-            nn.ModuleList(_candidate(rop, c, arch) for rop in ops) for _ in range(layers)
+            nn.ModuleList(candidate(rop, rop.op.name, c, 1, arch) for rop in ops)
+            for _ in range(layers)
         )
 
     def forward(self, x: Tensor, arch: ChainArch) -> Tensor:

@@ -35,7 +35,8 @@ from nasgen.oneshot.method import (
     cycle,
     steps_of,
 )
-from nasgen.oneshot.supernet import edges_of, gdas_tau, seeded_supernet
+from nasgen.oneshot.mixed import gdas_tau
+from nasgen.oneshot.supernet import edges_of, seeded_supernet
 from nasgen.space import SearchSpace
 from nasgen.training.data import batches
 from nasgen.training.trainer import derived_seed

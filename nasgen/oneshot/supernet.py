@@ -1,8 +1,8 @@
-"""The DARTS search network of a space: every edge a mixed op over the space's op list.
+"""The DARTS (and ENAS) search network of a space: every edge a mixed op over its op list.
 
 Pipeline stage: one-shot (space -> **supernet**). Imports torch, ``nasgen.backends.torch`` (its
-layers and per-node lowerings), ``nasgen.ir`` (cell input projections), ``nasgen.dsl`` and
-``nasgen.space``.
+layers), ``nasgen.oneshot.mixed`` (the candidates), ``nasgen.ir`` (cell input projections),
+``nasgen.dsl`` and ``nasgen.space``.
 
 Liu, Simonyan, Yang, "DARTS: Differentiable Architecture Search", ICLR 2019, section 2.2; the
 layout of the DARTS code's search ``Network`` (``cnn/model_search.py``):
@@ -34,27 +34,24 @@ import torch
 from torch import Tensor, nn
 
 from nasgen.backends.torch.layers import ConvBN
-from nasgen.backends.torch.lowerings import lower_node
 from nasgen.dsl import parse_text, resolve
 from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
 from nasgen.dsl.foreign_alphas import darts_genes, darts_genotype
-from nasgen.dsl.resolve import Architecture, ResolvedOp
+from nasgen.dsl.resolve import Architecture
 from nasgen.errors import NasgenError
 from nasgen.ir.emit import Emitter
 from nasgen.ir.graph import IRGraph, IRNode
 from nasgen.ir.lower_cell import CellUse, lower_inputs
-from nasgen.ops import OPS, Attrs, ExpandContext
+from nasgen.oneshot.mixed import MixedOp, candidate, gumbel_hard, lower_chain, no_affine
+from nasgen.ops import Attrs
 from nasgen.space import SearchSpace
 
 __all__ = [
-    "MixedOp",
     "SampledArch",
     "SearchCell",
     "SearchNetwork",
     "SupernetSpec",
     "edges_of",
-    "gdas_tau",
-    "gumbel_hard",
     "seeded_supernet",
 ]
 
@@ -119,91 +116,6 @@ def _candidates(space: SearchSpace, mode: str) -> tuple[tuple[str, ...], Archite
     return names, resolve(Module(1, None, None, space.module.convention, (cell,), _NETWORK))
 
 
-def _node(node_id: str, op: str, attrs: Attrs, src: IRNode) -> IRNode:
-    shape = OPS[op].shape(attrs, (src.shape,))
-    return IRNode(node_id, op, attrs, (src.id,), (src.shape,), shape, "search", "op")
-
-
-def _chain(nodes: Sequence[IRNode], arch: Architecture) -> nn.Module:
-    layers = [lower_node(n, arch.convention) for n in nodes]
-    return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
-
-
-def _candidate(
-    rop: ResolvedOp, name: str, c: int, stride: int, arch: Architecture, pool_bn: bool
-) -> nn.Module:
-    """One op of a mixed op: the torch lowering of its IR expansion at width c."""
-    assert rop.op.expand is not None
-    src = IRNode("x", "input", Attrs(), (), (), (c, 64, 64), "search", "input")
-    nodes: list[IRNode] = []
-    last = src
-    for step in rop.op.expand(rop.params, ExpandContext(c, c, stride, arch.convention)):
-        last = _node(f"x.{len(nodes)}", step.op, step.attrs, last)
-        nodes.append(last)
-    layer = _chain(nodes, arch)
-    if pool_bn and "pool" in name:  # the DARTS code's MixedOp: a BN after each pooling op
-        layer = nn.Sequential(layer, nn.BatchNorm2d(c, affine=False))
-    return layer
-
-
-def gumbel_hard(
-    alphas: Tensor, tau: float, generator: torch.Generator | None = None
-) -> tuple[Tensor, list[int]]:
-    """GDAS's draw per row, hard in value with the soft weights' gradient, and its column.
-
-    The soft weights are ``softmax((log_softmax(a) + g) / tau)`` with Gumbel noise g.
-    """
-    u = torch.rand(alphas.shape, generator=generator).clamp(1e-10, 1 - 1e-10).to(alphas.device)
-    gumbels = -torch.log(-torch.log(u))
-    probs = torch.softmax((torch.log_softmax(alphas, dim=-1) + gumbels) / tau, dim=-1)
-    index = probs.argmax(dim=-1)
-    hard = torch.zeros_like(probs).scatter_(-1, index.unsqueeze(-1), 1.0)
-    return hard - probs.detach() + probs, index.tolist()
-
-
-def gdas_tau(epoch: int, epochs: int, start: float = 10.0, end: float = 0.1) -> float:
-    """GDAS's temperature: from ``start`` at the first epoch down to ``end`` at the last."""
-    if epochs <= 1:
-        return end
-    frac = epoch / (epochs - 1)
-    return end * frac + start * (1 - frac)
-
-
-class MixedOp(nn.Module):
-    """``sum_k w_k * op_k(x)`` over the candidates."""
-
-    def __init__(self, ops: Sequence[nn.Module]) -> None:
-        """Mix these candidate layers."""
-        super().__init__()
-        self.ops = nn.ModuleList(ops)
-
-    def forward(self, x: Tensor, weights: Tensor, index: int | None = None) -> Tensor:
-        """The weighted sum of every candidate on ``x``; with ``index``, of that one only.
-
-        With ``index`` (GDAS), ``weights`` are hard (one-hot in value, with the softmax's
-        gradient): the chosen candidate runs, and the others add their weight (0 in value)
-        so the gradient still reaches every alpha of the edge.
-        """
-        if index is not None:
-            rest = sum((w for k, w in enumerate(weights) if k != index), torch.zeros(()))
-            out: Tensor = weights[index] * self.ops[index](x) + rest
-            return out
-        return sum((w * op(x) for w, op in zip(weights, self.ops, strict=True)), torch.zeros(()))
-
-
-def _no_affine(module: nn.Module) -> None:
-    """Drop the affine parameters of every BN under ``module``, in place.
-
-    In place, not by swapping modules: a layer may hold references to its BNs (``SepConv``
-    keeps a list of its steps), which must stay the modules that run.
-    """
-    for bn in module.modules():
-        if isinstance(bn, nn.BatchNorm2d) and bn.affine:
-            bn.affine = False
-            bn.register_parameter("weight", None)
-            bn.register_parameter("bias", None)
-
-
 Path = tuple[tuple[int, int], ...]
 """One node of a sampled cell: (input state, op) per branch (ENAS: two branches, added)."""
 
@@ -251,7 +163,7 @@ class SearchCell(nn.Module):
         use = CellUse(cell, "cell", "search", stride, c, "s0", "s1")
         states = lower_inputs(Emitter(graph), use, arch.convention)
         self.preprocess = nn.ModuleList(
-            _chain(_path(graph, states[n]), arch)
+            lower_chain(_path(graph, states[n]), arch)
             if states[n] not in ("s0", "s1")
             else nn.Identity()
             for n in cell.inputs
@@ -260,7 +172,7 @@ class SearchCell(nn.Module):
         self.edges = nn.ModuleList(
             MixedOp(
                 [
-                    _candidate(rop, name, c, 2 if reduction and j < 2 else 1, arch, darts)
+                    candidate(rop, name, c, 2 if reduction and j < 2 else 1, arch, darts)
                     for rop, name in zip(rops, names, strict=True)
                 ]
             )
@@ -274,7 +186,7 @@ class SearchCell(nn.Module):
         self.gather_bn = nn.BatchNorm2d(c) if loose else None
         self.out_channels = c if loose else nodes * c
         if darts:
-            _no_affine(self)
+            no_affine(self)
 
     def edge(self, node: int, branch: int, j: int) -> MixedOp:
         """The mixed op of a node's branch on input state ``j``."""

@@ -23,7 +23,8 @@ from nasgen.oneshot.method import (  # noqa: E402
     frozen_bn_stats,
     steps_of,
 )
-from nasgen.oneshot.supernet import SearchNetwork, SupernetSpec, edges_of, gdas_tau  # noqa: E402
+from nasgen.oneshot.mixed import gdas_tau  # noqa: E402
+from nasgen.oneshot.supernet import SearchNetwork, SupernetSpec, edges_of  # noqa: E402
 from nasgen.space import load_space  # noqa: E402
 from nasgen.training.data import DataSet, split_data  # noqa: E402
 

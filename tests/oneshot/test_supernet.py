@@ -184,7 +184,7 @@ def test_the_genotype_of_fresh_alphas_imports_and_compiles() -> None:
 
 
 def test_gdas_runs_one_candidate_per_edge_and_reaches_every_alpha() -> None:
-    from nasgen.oneshot.supernet import MixedOp, gdas_tau, gumbel_hard
+    from nasgen.oneshot.mixed import MixedOp, gdas_tau, gumbel_hard
 
     torch.manual_seed(3)
     net = SearchNetwork(load_space("darts"), SupernetSpec(C=4, layers=3))
