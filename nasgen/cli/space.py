@@ -10,16 +10,18 @@ import json
 import math
 import random
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nasgen.api import CompileOptions, analyze
+from nasgen.api import CompileOptions, analyze, parse_source
 from nasgen.cli.app import check_output, main, user_errors
 from nasgen.design import ZOO, RegNetParams
+from nasgen.dsl.ast import Module
 from nasgen.dsl.printer import print_module
+from nasgen.dsl.stage_form import with_stages
 from nasgen.errors import NasgenError
 from nasgen.files import write_atomic
 from nasgen.search.survey import cost_range, distinct_count
@@ -289,6 +291,15 @@ def supernet(source: str, c: int, layers: int, classes: int, as_json: bool) -> N
     click.echo(f"  ops on every edge:       {', '.join(net.primitives)}")
 
 
+def _stage_form(name: str | None, params: RegNetParams) -> Module:
+    """The bundled zoo file (or the zoo's skeleton) with its stages written out."""
+    module = parse_source(name or ("regnety_200mf" if params.se else "regnetx_200mf"))
+    if name is None:
+        label = f"regnet d={params.depth} w0={params.w0} wa={params.wa:g} wm={params.wm:g}"
+        module = replace(module, name="regnet", source=f"nasgen space regnet: {label}")
+    return with_stages(module, params.stages())
+
+
 @space.command(name="regnet")
 @click.argument("name", required=False, type=click.Choice(sorted(ZOO)), metavar="[MODEL]")
 @click.option("--depth", "d", type=int, help="d: blocks in all (pycls DEPTH).")
@@ -298,6 +309,12 @@ def supernet(source: str, c: int, layers: int, classes: int, as_json: bool) -> N
 @click.option("--group-width", "g", type=int, help="g: the group width (GROUP_W).")
 @click.option("--bottleneck", "b", type=float, default=1.0, show_default=True, help="b (BOT_MUL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stages as JSON.")
+@click.option(
+    "--cell",
+    "as_cell",
+    is_flag=True,
+    help="Print a .cell file of the network in its explicit stage form (body = stages).",
+)
 @user_errors
 def regnet(
     name: str | None,
@@ -308,6 +325,7 @@ def regnet(
     g: int | None,
     b: float,
     as_json: bool,
+    as_cell: bool,
 ) -> None:
     """The stages the RegNet rule makes of a zoo model, or of --depth --w0 --wa --wm --group-width.
 
@@ -319,6 +337,11 @@ def regnet(
     Examples:
       nasgen space regnet regnetx_200mf
       nasgen space regnet --depth 13 --w0 24 --wa 36.44 --wm 2.49 --group-width 8 --json
+      nasgen space regnet regnety_200mf --cell > regnety_200mf_stages.cell
+
+    --cell writes the stages as lists (depths, widths, strides, bottlenecks, group_widths):
+    the same network, stated stage by stage; a zoo model keeps its file's other keys, the
+    parameters get the zoo's skeleton (simple stem of 32, 224 px, 1000 classes).
     """
     given = [v is not None for v in (d, w0, wa, wm, g)]
     if name is not None and any(given):
@@ -331,6 +354,9 @@ def regnet(
         )
     params = ZOO[name] if name is not None else RegNetParams(d, w0, wa, wm, g, b)  # type: ignore[arg-type]
     stages = params.stages()
+    if as_cell:
+        click.echo(print_module(_stage_form(name, params)), nl=False)
+        return
     if as_json:
         click.echo(
             json.dumps({"params": asdict(params), "stages": [asdict(s) for s in stages]}, indent=2)

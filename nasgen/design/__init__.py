@@ -1,9 +1,27 @@
-"""Design spaces (Radosavovic et al. 2020): the RegNet generator and the model zoo's settings.
+"""Design spaces (Radosavovic et al. 2020): the RegNet generator, stage lists and the zoo.
 
 Pipeline stage: front end, beside ``nasgen.dsl``; imports ``nasgen.errors`` only, never a
 framework.
 """
 
-from nasgen.design.regnet import ZOO, RegNetParams, Stage, generate_regnet, regnet_stages
+from nasgen.design.regnet import (
+    ZOO,
+    RegNetParams,
+    Stage,
+    compatible,
+    generate_regnet,
+    regnet_stages,
+)
+from nasgen.design.stages import BLOCKS, MAX_STAGES, stage_list
 
-__all__ = ["ZOO", "RegNetParams", "Stage", "generate_regnet", "regnet_stages"]
+__all__ = [
+    "BLOCKS",
+    "MAX_STAGES",
+    "ZOO",
+    "RegNetParams",
+    "Stage",
+    "compatible",
+    "generate_regnet",
+    "regnet_stages",
+    "stage_list",
+]

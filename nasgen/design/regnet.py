@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from nasgen.errors import NasgenError
 
-__all__ = ["ZOO", "RegNetParams", "Stage", "generate_regnet", "regnet_stages"]
+__all__ = ["ZOO", "RegNetParams", "Stage", "compatible", "generate_regnet", "regnet_stages"]
 
 QUANTUM = 8
 
@@ -98,7 +98,7 @@ def generate_regnet(p: RegNetParams) -> tuple[list[int], list[int], int]:
     return stage_widths, depths, max(exponents) + 1
 
 
-def _compatible(width: int, bottleneck: float, group_width: int) -> tuple[int, int]:
+def compatible(width: int, bottleneck: float, group_width: int) -> tuple[int, int]:
     """Step 5: (stage width, group width) such that groups divide the bottleneck width."""
     v = int(max(1, width * bottleneck))
     g = int(min(group_width, v))
@@ -112,7 +112,7 @@ def regnet_stages(p: RegNetParams) -> tuple[Stage, ...]:
     widths, depths, _ = generate_regnet(p)
     stages = []
     for w, d in zip(widths, depths, strict=True):
-        width, g = _compatible(w, p.bottleneck, p.group_width)
+        width, g = compatible(w, p.bottleneck, p.group_width)
         stages.append(Stage(d, width, p.stride, p.bottleneck, g))
     return tuple(stages)
 

@@ -21,11 +21,13 @@ __all__ = [
     "Module",
     "NameList",
     "NetworkDef",
+    "Numbers",
     "OpCall",
     "OpList",
     "Output",
     "Setting",
     "SpaceCellDef",
+    "SpaceDesignDef",
     "SpaceSetting",
     "SpaceValue",
     "StateRef",
@@ -41,8 +43,18 @@ class Ident:
     name: str
 
 
-Value = int | float | str | Ident
-"""A setting or op-parameter value: number, "string" or bare identifier."""
+@dataclass(frozen=True, slots=True)
+class Numbers:
+    """``[1, 1, 4, 7]``: a list of numbers, one per stage (network keys and design spaces)."""
+
+    values: tuple[int | float, ...]
+
+
+Value = int | float | str | Ident | Numbers
+"""A setting or op-parameter value: number, "string", bare identifier or list of numbers.
+
+Only settings (``network``, ``variant``, ``space``) may hold ``Numbers``; op parameters never do.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +196,23 @@ class SpaceCellDef:
 
 
 @dataclass(frozen=True, slots=True)
+class SpaceDesignDef:
+    """``space stages { ... }`` or ``space regnet { ... }``: the network-level choices of a space.
+
+    A design space (Radosavovic et al. 2020) chooses a network's stages rather than its cells.
+    """
+
+    kind: str
+    settings: tuple[SpaceSetting, ...]
+    span: SourceSpan | None = field(default=None, compare=False, repr=False)
+    kind_span: SourceSpan | None = field(default=None, compare=False, repr=False)
+
+    def setting(self, key: str) -> SpaceSetting | None:
+        """The setting ``key``, or None."""
+        return next((s for s in self.settings if s.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Module:
     """One .cell file: an architecture, or (with ``space_cells``) a search space."""
 
@@ -197,6 +226,7 @@ class Module:
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
     op_lists: tuple[OpList, ...] = ()
     space_cells: tuple[SpaceCellDef, ...] = ()
+    design: SpaceDesignDef | None = None
 
     def cell(self, name: str) -> CellDef | None:
         """The cell called ``name``, or None."""
@@ -204,5 +234,5 @@ class Module:
 
     @property
     def is_space(self) -> bool:
-        """Whether the file is a search space (it has ``space cell`` statements)."""
-        return bool(self.space_cells)
+        """Whether the file is a search space (``space cell`` or ``space stages|regnet``)."""
+        return bool(self.space_cells) or self.design is not None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from nasgen.dsl.ast import CellDef, Module, Setting, SpaceCellDef
+from nasgen.dsl.ast import CellDef, Module, Setting, SpaceCellDef, SpaceDesignDef
 from nasgen.dsl.parser import parse
 from nasgen.dsl.printer import (
     print_cell,
@@ -94,7 +94,7 @@ def _cell(cell: CellDef) -> list[_Line]:
     return [*lines, _Line(printed[-1], _end(cell.span), closes=True)]
 
 
-def _space_cell(cell: SpaceCellDef) -> list[_Line]:
+def _space_cell(cell: SpaceCellDef | SpaceDesignDef) -> list[_Line]:
     printed = print_space_cell(cell).split("\n")
     anchors = [_line(cell.span), *(_line(s.span) for s in cell.settings)]
     lines = [_Line(t, a) for t, a in zip(printed[:-1], anchors, strict=True)]
@@ -134,6 +134,8 @@ def _sections(module: Module, text: str) -> list[list[_Line]]:
         )
     sections += [_cell(c) for c in module.cells]
     sections += [_space_cell(c) for c in module.space_cells]
+    if module.design is not None:
+        sections.append(_space_cell(module.design))
     if module.network is not None:
         sections.append(_settings("network", module.network.settings, module.network.span))
     sections += [_settings(f"variant {v.name}", v.settings, v.span) for v in module.variants]

@@ -13,11 +13,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
-from nasgen.dsl.ast import Ident, Setting, Value
+from nasgen.dsl.ast import Ident, Numbers, Setting, Value
 from nasgen.errors import DslSemanticError, SourceSpan, did_you_mean
 from nasgen.ops.network import AUX_STYLES
 
-__all__ = ["KEYS", "REGNET_KEYS", "Key", "NetworkSpec", "apply_settings", "coerce"]
+__all__ = [
+    "KEYS",
+    "REGNET_KEYS",
+    "STAGE_KEYS",
+    "Key",
+    "KeyValue",
+    "NetworkSpec",
+    "apply_settings",
+    "coerce",
+]
+
+KeyValue = int | float | bool | str | tuple[int | float, ...]
+"""A network key's typed value (a tuple for the per-stage keys)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +43,7 @@ class Key:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     cell_name: bool = False
+    per_stage: bool = False  # a list of ``kind``, one per stage: ``depths = [1, 1, 4, 7]``
 
 
 KEYS: Mapping[str, Key] = MappingProxyType(
@@ -39,8 +52,46 @@ KEYS: Mapping[str, Key] = MappingProxyType(
             "body",
             str,
             "cells: stacked cells (the keys below); regnet: the stages the RegNet rule makes of "
-            "depth, w0, wa, wm, group_width, bottleneck and se (Radosavovic et al. 2020)",
-            choices=("cells", "regnet"),
+            "depth, w0, wa, wm, group_width, bottleneck and se (Radosavovic et al. 2020); "
+            "stages: the stages as lists (depths, widths, strides, bottlenecks, group_widths)",
+            choices=("cells", "regnet", "stages"),
+        ),
+        "block": Key(
+            "block",
+            str,
+            "regnet/stages: the block of every stage: x (pycls res_bottleneck_block; Y with se), "
+            "res_basic (two 3x3 convs and a residual) or vanilla (two 3x3 convs)",
+            choices=("x", "res_basic", "vanilla"),
+        ),
+        "depths": Key(
+            "depths", int, "stages: blocks per stage (pycls DEPTHS)", 1, 1024, per_stage=True
+        ),
+        "widths": Key(
+            "widths", int, "stages: output width per stage (WIDTHS)", 1, 65536, per_stage=True
+        ),
+        "strides": Key(
+            "strides",
+            int,
+            "stages: stride of each stage's first block (default 2)",
+            1,
+            4,
+            per_stage=True,
+        ),
+        "bottlenecks": Key(
+            "bottlenecks",
+            float,
+            "stages: bottleneck ratio per stage, w_b = w x b (BOT_MULS; default 1)",
+            0.01,
+            64,
+            per_stage=True,
+        ),
+        "group_widths": Key(
+            "group_widths",
+            int,
+            "stages: group width per stage (GROUP_WS; x blocks)",
+            1,
+            65536,
+            per_stage=True,
         ),
         "depth": Key("depth", int, "regnet: d, the blocks in all (pycls DEPTH)", 1, 1024),
         "w0": Key("w0", int, "regnet: the first block's width, a multiple of 8 (W0)", 8, 65536),
@@ -126,8 +177,12 @@ KEYS: Mapping[str, Key] = MappingProxyType(
 )
 
 
-REGNET_KEYS = ("depth", "w0", "wa", "wm", "group_width", "bottleneck", "se", "stem_width")
+REGNET_KEYS = ("depth", "w0", "wa", "wm", "group_width", "bottleneck")
 """The keys only a ``body = regnet`` network reads."""
+STAGE_KEYS = ("depths", "widths", "strides", "bottlenecks", "group_widths")
+"""The keys only a ``body = stages`` network reads."""
+_BODY_KEYS = ("block", "se", "stem_width")
+"""The keys a ``regnet`` or ``stages`` body reads and a ``cells`` body does not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +190,12 @@ class NetworkSpec:
     """How the cells stack: the resolved ``network`` block (plus variant and CLI overrides)."""
 
     body: str = "cells"
+    block: str = "x"
+    depths: tuple[int, ...] = ()
+    widths: tuple[int, ...] = ()
+    strides: tuple[int, ...] = ()
+    bottlenecks: tuple[float, ...] = ()
+    group_widths: tuple[int, ...] = ()
     depth: int = 0
     w0: int = 0
     wa: float = 0.0
@@ -166,6 +227,12 @@ class NetworkSpec:
 
     def skeleton(self) -> str:
         """How it stacks, in a few words: ``N=6, F=36`` or ``RegNet d=13, w0=24, ...``."""
+        if self.body == "stages":
+            se = f", se={self.se:g}" if self.se else ""
+            return (
+                f"stages depths={list(self.depths)}, widths={list(self.widths)}, "
+                f"block={self.block}{se}"
+            )
         if self.body == "regnet":
             se = f", se={self.se:g}" if self.se else ""
             return (
@@ -174,13 +241,18 @@ class NetworkSpec:
             )
         return f"N={self.n_cells}, F={self.num_filters}"
 
-    def as_dict(self) -> dict[str, int | float | bool | str]:
+    def as_dict(self) -> dict[str, KeyValue]:
         """DSL key -> value, in ``KEYS`` order, for the keys its body reads.
 
-        A cells body leaves out ``body`` and the RegNet keys; a RegNet body leaves out N and F.
+        A cells body leaves out ``body`` and the RegNet and stage keys; a RegNet body leaves
+        out N, F and the stage lists; a stages body N, F and the RegNet parameters.
         """
         by_field = {f.name: getattr(self, f.name) for f in fields(self)}
-        unset = ("N", "F") if self.body == "regnet" else ("body", *REGNET_KEYS)
+        unset = {
+            "cells": ("body", *_BODY_KEYS, *REGNET_KEYS, *STAGE_KEYS),
+            "regnet": ("N", "F", *STAGE_KEYS),
+            "stages": ("N", "F", *REGNET_KEYS),
+        }[self.body]
         return {key: by_field[k.field] for key, k in KEYS.items() if key not in unset}
 
 
@@ -188,15 +260,32 @@ def _type_name(kind: type) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "a name"}[kind]
 
 
-def coerce(
-    key: str, value: Value, span: SourceSpan | None, where: str = ""
-) -> int | float | bool | str:
+def coerce(key: str, value: Value, span: SourceSpan | None, where: str = "") -> KeyValue:
     """Check one ``key = value`` against ``KEYS`` and return the typed value (E208/E209/E217)."""
     spec = KEYS.get(key)
     if spec is None:
         raise DslSemanticError(
             "E208", f"unknown network key {key!r}{where}", span, did_you_mean(key, KEYS)
         )
+    if spec.per_stage:
+        if not isinstance(value, Numbers):
+            raise DslSemanticError(
+                "E209",
+                f"`{key}` must be a list, one value per stage{where}",
+                span,
+                f"{spec.doc}; e.g. {key} = [1, 2, 4, 8]",
+            )
+        return tuple(_one(key, spec, v, span, where) for v in value.values)  # type: ignore[misc]
+    if isinstance(value, Numbers):
+        raise DslSemanticError(
+            "E209", f"`{key}` must be {_type_name(spec.kind)}, not a list{where}", span, spec.doc
+        )
+    return _one(key, spec, value, span, where)
+
+
+def _one(
+    key: str, spec: Key, value: Value, span: SourceSpan | None, where: str
+) -> int | float | bool | str:
     typed: int | float | bool | str | None = None
     if spec.kind is bool and isinstance(value, Ident) and value.name in ("true", "false"):
         typed = value.name == "true"
@@ -226,8 +315,8 @@ def coerce(
 
 
 def apply_settings(
-    base: Mapping[str, int | float | bool | str], settings: tuple[Setting, ...], where: str = ""
-) -> dict[str, int | float | bool | str]:
+    base: Mapping[str, KeyValue], settings: tuple[Setting, ...], where: str = ""
+) -> dict[str, KeyValue]:
     """``base`` (DSL key -> value) updated with checked settings."""
     out = dict(base)
     for s in settings:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nasgen.dsl.ast import Ident, Value
+from nasgen.dsl.ast import Ident, Numbers, Value
 
 __all__ = ["ARGUMENT", "COMMAND_LINE", "CompileOptions"]
 
@@ -63,6 +63,8 @@ class CompileOptions:
             return (text.strip(), Ident(""))
         raw = raw.strip()
         value: Value
+        if "," in raw or raw.startswith("["):  # depths=1,1,4,7 or depths=[1, 1, 4, 7]
+            return (key.strip(), _numbers(raw.strip("[]")))
         try:
             value = int(raw)
         except ValueError:
@@ -71,3 +73,17 @@ class CompileOptions:
             except ValueError:
                 value = Ident(raw)
         return (key.strip(), value)
+
+
+def _numbers(raw: str) -> Value:
+    """``1,1,4,7`` as ``Numbers``; anything else stays a name, for the key's own error."""
+    values: list[int | float] = []
+    for part in raw.split(","):
+        try:
+            values.append(int(part))
+        except ValueError:
+            try:
+                values.append(float(part))
+            except ValueError:
+                return Ident(raw)
+    return Numbers(tuple(values))

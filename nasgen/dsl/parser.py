@@ -28,11 +28,13 @@ from nasgen.dsl.ast import (
     Module,
     NameList,
     NetworkDef,
+    Numbers,
     OpCall,
     OpList,
     Output,
     Setting,
     SpaceCellDef,
+    SpaceDesignDef,
     SpaceSetting,
     SpaceValue,
     StateRef,
@@ -165,14 +167,25 @@ class _Builder:
         variants: list[VariantDef] = []
         op_lists: list[OpList] = []
         space_cells: list[SpaceCellDef] = []
+        design: SpaceDesignDef | None = None
         for st in statements:
             kind = st.data
-            if kind in ("ops_def", "space_cell_def"):
+            if kind in ("ops_def", "space_cell_def", "space_design_def"):
                 self.require_space_version(version, st)
                 if kind == "ops_def":
                     op_lists.append(self.op_list(st, op_lists))
-                else:
+                elif kind == "space_cell_def":
                     space_cells.append(self.space_cell(st))
+                else:
+                    if design is not None:
+                        line = design.span.line if design.span else "?"
+                        raise DslSemanticError(
+                            "E211",
+                            "second `space` design statement",
+                            self.span(st),
+                            f"the first is on line {line}",
+                        )
+                    design = self.space_design(st)
                 continue
             if kind in ("name_stmt", "source_stmt", "convention_def", "network_def"):
                 if kind in seen:
@@ -219,11 +232,12 @@ class _Builder:
             self.span(tree),
             tuple(op_lists),
             tuple(space_cells),
+            design,
         )
 
     def require_space_version(self, version: int, st: _Node) -> None:
         if version < _SPACE_VERSION:
-            word = "ops" if st.data == "ops_def" else "space cell"
+            word = {"ops_def": "ops", "space_cell_def": "space cell"}.get(st.data, "space")
             raise DslSyntaxError(
                 "E107",
                 f"`{word}` statements need language version {_SPACE_VERSION}",
@@ -251,17 +265,31 @@ class _Builder:
     def space_value(self, tree: _Node) -> SpaceValue:
         if tree.data == "name_list":
             return self.name_list(tree)
+        if tree.data == "number_list":
+            return self.numbers(tree)
         if tree.data == "space_call":
             name_tok, *args = tree.children
             return Choice(str(name_tok), tuple(self.value(a) for a in args if a is not None))
         return self.value(tree)
 
+    def numbers(self, tree: _Node) -> Numbers:
+        values = [self.value(child) for child in tree.children]
+        return Numbers(tuple(v for v in values if isinstance(v, int | float)))
+
     def space_cell(self, tree: _Node) -> SpaceCellDef:
         name_tok, state_list, *rest = tree.children
         inputs = tuple(StateRef(str(t), self.span(t)) for t in state_list.children)
+        return SpaceCellDef(str(name_tok), inputs, self.space_settings(rest), self.span(tree))
+
+    def space_design(self, tree: _Node) -> SpaceDesignDef:
+        kind_tok, *rest = tree.children
+        settings = self.space_settings(rest)
+        return SpaceDesignDef(str(kind_tok), settings, self.span(tree), self.span(kind_tok))
+
+    def space_settings(self, children: list[_Node]) -> tuple[SpaceSetting, ...]:
         settings = []
         first: dict[str, SpaceSetting] = {}
-        for child in rest:
+        for child in children:
             key, value = child.children
             setting = SpaceSetting(
                 str(key), self.space_value(value), self.span(child), self.span(value)
@@ -274,7 +302,7 @@ class _Builder:
                 )
             first[setting.key] = setting
             settings.append(setting)
-        return SpaceCellDef(str(name_tok), inputs, tuple(settings), self.span(tree))
+        return tuple(settings)
 
     def integer(self, tok: Token) -> int:
         if len(str(tok).lstrip("-")) > 30:
@@ -310,7 +338,8 @@ class _Builder:
 
     def setting(self, tree: _Node) -> Setting:
         key, value = tree.children
-        return Setting(str(key), self.value(value), self.span(tree), self.span(value))
+        typed = self.numbers(value) if value.data == "number_list" else self.value(value)
+        return Setting(str(key), typed, self.span(tree), self.span(value))
 
     def settings(self, tree: _Node) -> tuple[Setting, ...]:
         return self.unique([self.setting(child) for child in tree.children])

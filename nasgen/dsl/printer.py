@@ -20,11 +20,13 @@ from nasgen.dsl.ast import (
     Ident,
     Module,
     NameList,
+    Numbers,
     OpCall,
     OpList,
     Output,
     Setting,
     SpaceCellDef,
+    SpaceDesignDef,
     SpaceValue,
     Value,
 )
@@ -40,6 +42,8 @@ def print_value(value: Value) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):  # never produced by the parser; keep printing total
         return "true" if value else "false"
+    if isinstance(value, Numbers):
+        return f"[{', '.join(repr(v) for v in value.values)}]"
     return repr(value)
 
 
@@ -90,10 +94,13 @@ def _op_list(ops: OpList) -> str:
     return f"ops {ops.name} = {print_space_value(ops.ops)}"
 
 
-def print_space_cell(cell: SpaceCellDef) -> str:
-    """One ``space cell`` definition."""
-    inputs = ", ".join(r.name for r in cell.inputs)
-    lines = [f"space cell {cell.name}({inputs}) {{"]
+def print_space_cell(cell: SpaceCellDef | SpaceDesignDef) -> str:
+    """One ``space cell`` definition, or a design space's ``space stages|regnet`` block."""
+    if isinstance(cell, SpaceDesignDef):
+        lines = [f"space {cell.kind} {{"]
+    else:
+        inputs = ", ".join(r.name for r in cell.inputs)
+        lines = [f"space cell {cell.name}({inputs}) {{"]
     lines += [f"  {s.key} = {print_space_value(s.value)}" for s in cell.settings]
     return "\n".join([*lines, "}"])
 
@@ -120,6 +127,8 @@ def print_module(module: Module) -> str:
         sections.append("\n".join(_op_list(o) for o in module.op_lists))
     sections += [print_cell(c) for c in module.cells]
     sections += [print_space_cell(c) for c in module.space_cells]
+    if module.design is not None:
+        sections.append(print_space_cell(module.design))
     if module.network is not None:
         sections.append("\n".join(_settings_block("network", module.network.settings)))
     sections += [

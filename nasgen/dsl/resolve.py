@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from nasgen.design import RegNetParams
+from nasgen.design import RegNetParams, Stage, stage_list
 from nasgen.dsl.ast import Block, CellDef, ConventionDef, Ident, Module, OpCall, Setting, StateRef
 from nasgen.dsl.network import KEYS, NetworkSpec, apply_settings, coerce
 from nasgen.dsl.options import CompileOptions
@@ -28,6 +28,7 @@ __all__ = [
     "ResolvedBlock",
     "ResolvedCell",
     "ResolvedOp",
+    "body_stages",
     "regnet_params",
     "resolve",
 ]
@@ -301,9 +302,11 @@ def _network(
     values = apply_settings(defaults, module.network.settings)
     spans: dict[str, SourceSpan | None] = {"": module.network.span}
     spans.update({s.key: s.value_span for s in module.network.settings})
-    required = (
-        ("N", "F") if values["body"] == "cells" else ("depth", "w0", "wa", "wm", "group_width")
-    )
+    required = {
+        "cells": ("N", "F"),
+        "regnet": ("depth", "w0", "wa", "wm", "group_width"),
+        "stages": ("depths", "widths"),
+    }[str(values["body"])]
     for key in required:
         if key not in spans:
             raise DslSemanticError("E215", f"the network block must set {key}", module.network.span)
@@ -322,16 +325,30 @@ def _network(
         spans[key] = None
     if "stem_cell" not in spans:
         values["stem_cell"] = values["reduction"]  # TF: "stem_cell = reduction_cell"
+    if values["body"] == "stages":  # the defaults written out, so equal networks print equal
+        n = len(values["depths"])  # type: ignore[arg-type]
+        values["strides"] = values["strides"] or (2,) * n
+        values["bottlenecks"] = values["bottlenecks"] or (1.0,) * n
     by_field = {KEYS[k].field: v for k, v in values.items()}
     return NetworkSpec(**by_field), spans  # type: ignore[arg-type]
 
 
-def _check_regnet(spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]) -> None:
-    """The RegNet rule must make stages of the parameters (E330 at the network block)."""
+def _check_stages(spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]) -> None:
+    """The RegNet rule or the stage lists must make stages (E330/E332 at the network block)."""
     try:
-        regnet_params(spec).stages()
+        body_stages(spec)
     except NasgenError as err:
-        raise DslSemanticError("E330", err.message, spans.get(""), err.hint) from None
+        span = spans.get("depths") if spec.body == "stages" else None
+        raise DslSemanticError(err.code, err.message, span or spans.get(""), err.hint) from None
+
+
+def body_stages(spec: NetworkSpec) -> tuple[Stage, ...]:
+    """The stages of a ``body = regnet`` or ``body = stages`` network."""
+    if spec.body == "regnet":
+        return regnet_params(spec).stages()
+    return stage_list(
+        spec.depths, spec.widths, spec.strides, spec.bottlenecks, spec.group_widths, spec.block
+    )
 
 
 def regnet_params(spec: NetworkSpec) -> RegNetParams:
@@ -344,8 +361,8 @@ def regnet_params(spec: NetworkSpec) -> RegNetParams:
 def _check_cells_used(
     module: Module, spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]
 ) -> None:
-    if spec.body == "regnet":
-        _check_regnet(spec, spans)
+    if spec.body != "cells":
+        _check_stages(spec, spans)
         return
     needed = {"normal": spec.normal}
     if spec.reduction_mode == "insert_cell" and spec.reductions > 0:

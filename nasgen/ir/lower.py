@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Generic, TypeVar
 
 from nasgen.design import Stage
-from nasgen.dsl.resolve import Architecture, regnet_params
+from nasgen.dsl.resolve import Architecture, body_stages
 from nasgen.errors import IRValidationError
 from nasgen.ir.emit import Emitter, NetworkSink, Place
 from nasgen.ir.graph import IRGraph
@@ -167,26 +167,48 @@ class Stacker(Generic[S]):
                 self.cell(spec.normal, f"cells.{self.index}", f"stage{stage + 1}", 1, scale, None)
                 self.index += 1
 
-    def regnet(self, image: str) -> None:
-        """Emit a RegNet: the simple stem, then each stage's X (or Y) blocks.
+    def stage_body(self, image: str) -> None:
+        """Emit a stage network (RegNet or explicit stages): the simple stem, then the blocks.
 
-        pycls ``AnyNet`` with ``res_bottleneck_block`` (docs/design/regnet_pycls.md section 3):
-        a block is 1x1 conv-BN-ReLU, 3x3 group conv (the stride) -BN-ReLU, [SE to
-        round(se * w_in)], 1x1 conv-BN, plus the input (a 1x1 conv-BN at the stride when the
-        width or the size changes), then ReLU.
+        pycls ``AnyNet`` (docs/design/regnet_pycls.md section 3): stage i holds its depth of
+        blocks; the first reads the previous width at the stage's stride, the others keep it.
         """
         spec = self.spec
         span = self.arch.network_span("body")
         place = Place("stem", "stem", span=self.arch.network_span("stem"))
         x = self.conv("stem", image, place, k=3, stride=2, c_out=spec.stem_width)
         x = self.em.emit("stem_relu", "relu", Attrs(), (x,), place).id
-        stages = regnet_params(spec).stages()
-        for i, stage in enumerate(stages, start=1):
+        emit_block = {"x": self.x_block, "res_basic": self.basic_block, "vanilla": self.vanilla}
+        for i, stage in enumerate(body_stages(spec), start=1):
             for j in range(stage.depth):
                 stride = stage.stride if j == 0 else 1
                 block = Place(f"stage{i}", "op", f"s{i}.b{j + 1}", None, span)
-                x = self.x_block(f"s{i}.b{j + 1}", x, stage.width, stride, stage, block)
+                x = emit_block[spec.block](f"s{i}.b{j + 1}", x, stage.width, stride, stage, block)
         self.history = [None, x]
+
+    def vanilla(self, prefix: str, x: str, w_out: int, stride: int, _: Stage, place: Place) -> str:
+        """The vanilla block (pycls ``VanillaBlock``): two 3x3 conv-BN-ReLUs, the first strided."""
+        a = self.conv(f"{prefix}.a", x, place, k=3, stride=stride, c_out=w_out)
+        a = self.em.emit(f"{prefix}.a_relu", "relu", Attrs(), (a,), place).id
+        b = self.conv(f"{prefix}.b", a, place, k=3, c_out=w_out)
+        return self.em.emit(f"{prefix}.b_relu", "relu", Attrs(), (b,), place).id
+
+    def basic_block(
+        self, prefix: str, x: str, w_out: int, stride: int, _: Stage, place: Place
+    ) -> str:
+        """The residual basic block (pycls ``ResBasicBlock``): two 3x3 convs, plus x."""
+        a = self.conv(f"{prefix}.a", x, place, k=3, stride=stride, c_out=w_out)
+        a = self.em.emit(f"{prefix}.a_relu", "relu", Attrs(), (a,), place).id
+        b = self.conv(f"{prefix}.b", a, place, k=3, c_out=w_out)
+        return self.residual(prefix, x, b, w_out, stride, place)
+
+    def residual(self, prefix: str, x: str, f: str, w_out: int, stride: int, place: Place) -> str:
+        """ReLU(f + x), x through a 1x1 conv-BN at the stride when the width or size changes."""
+        short = x
+        if self.graph.node(x).shape[0] != w_out or stride != 1:
+            short = self.conv(f"{prefix}.proj", x, place, k=1, stride=stride, c_out=w_out)
+        added = self.em.emit(f"{prefix}.add", "add", Attrs(), (f, short), place).id
+        return self.em.emit(f"{prefix}.out", "relu", Attrs(), (added,), place).id
 
     def x_block(
         self, prefix: str, x: str, w_out: int, stride: int, stage: Stage, place: Place
@@ -204,11 +226,7 @@ class Stacker(Generic[S]):
         if c_se > 0:
             b = self.em.emit(f"{prefix}.se", "se", Attrs.of(c_se=c_se), (b,), place).id
         c = self.conv(f"{prefix}.c", b, place, k=1, c_out=w_out)
-        short = x
-        if w_in != w_out or stride != 1:
-            short = self.conv(f"{prefix}.proj", x, place, k=1, stride=stride, c_out=w_out)
-        added = self.em.emit(f"{prefix}.add", "add", Attrs(), (c, short), place).id
-        return self.em.emit(f"{prefix}.out", "relu", relu, (added,), place).id
+        return self.residual(prefix, x, c, w_out, stride, place)
 
     def head(self) -> None:
         """Emit the classifier head."""
@@ -239,8 +257,8 @@ class Stacker(Generic[S]):
         size = spec.input_size
         attrs = Attrs.of(c=spec.input_channels, h=size, w=size)
         image = self.em.emit("input", "input", attrs, (), Place("stem", "input")).id
-        if spec.body == "regnet":
-            self.regnet(image)
+        if spec.body != "cells":
+            self.stage_body(image)
             self.head()
             return self.graph
         self.stem(image)

@@ -213,9 +213,9 @@ def used_cells(spec: NetworkSpec) -> dict[str, str]:
 
     The same rule as the resolver's check: the normal cell always, the reduction cell when
     reduction cells are inserted, the stem cell under the ``nasnet_imagenet`` stem; none for a
-    RegNet body (its stages are network keys).
+    RegNet or stages body (its stages are network keys).
     """
-    if spec.body == "regnet":
+    if spec.body != "cells":
         return {}
     roles = {"normal": spec.normal}
     if spec.reduction_mode == "insert_cell" and spec.reductions > 0:
