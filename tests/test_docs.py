@@ -225,7 +225,12 @@ def test_conventions_page_lists_every_published_figure_with_todays_count() -> No
         for line in page.splitlines()
         if line.startswith("| ")
     ]
-    metric = {"params": "params", "macs": "MACs", "params_with_bn_stats": "params + BN stats"}
+    metric = {
+        "params": "params",
+        "macs": "MACs",
+        "acts": "acts",
+        "params_with_bn_stats": "params + BN stats",
+    }
     status = {
         "reproduced": "reproduced",
         "other_convention": "other convention",

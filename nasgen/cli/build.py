@@ -65,8 +65,10 @@ def _summary_dict(a: Analysis) -> dict[str, Any]:
         "input": [spec.input_channels, spec.input_size, spec.input_size],
         "params": report.params,
         "macs": report.macs,
+        "acts": report.acts,
         "aux_params": report.aux_params,
         "aux_macs": report.aux_macs,
+        "aux_acts": report.aux_acts,
         "stages": [
             {
                 "stage": s.stage,
@@ -74,6 +76,7 @@ def _summary_dict(a: Analysis) -> dict[str, Any]:
                 "shape": list(s.shape),
                 "params": s.params,
                 "macs": s.macs,
+                "acts": s.acts,
             }
             for s in report.stages
         ],
@@ -83,12 +86,19 @@ def _summary_dict(a: Analysis) -> dict[str, Any]:
 
 def _summary_table(a: Analysis) -> str:
     spec, report = a.arch.network, a.cost
-    rows = [("stage", "cells", "output", "params", "MACs")]
+    rows = [("stage", "cells", "output", "params", "MACs", "acts")]
     rows += [
-        (s.stage, str(s.cells or ""), _shape(s.shape), f"{s.params:,}", _human(s.macs))
+        (
+            s.stage,
+            str(s.cells or ""),
+            _shape(s.shape),
+            f"{s.params:,}",
+            _human(s.macs),
+            _human(s.acts),
+        )
         for s in report.stages
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     fmt = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
     lines = [
         f"{a.module.name or a.source.path}  ({a.arch.convention.name} convention, "
@@ -96,7 +106,8 @@ def _summary_table(a: Analysis) -> str:
         f"{spec.input_channels}x{spec.input_size}x{spec.input_size}, {spec.classes} classes)",
         fmt.format(*rows[0]),
         *(fmt.format(*r) for r in rows[1:]),
-        f"total: {report.params:,} params, {report.macs:,} MACs ({_human(report.macs)})"
+        f"total: {report.params:,} params, {report.macs:,} MACs ({_human(report.macs)}), "
+        f"{report.acts:,} acts ({_human(report.acts)})"
         + (
             f"; auxiliary head: {report.aux_params:,} params (not in total)"
             if report.aux_params

@@ -3,7 +3,9 @@
 Pipeline stage: op definitions. Imports ``nasgen.ops.registry`` and ``nasgen.ops.geometry``.
 
 Counting rules (docs/conventions.md): convs have no bias, every BatchNorm has a trainable
-scale and shift (2 per channel), MACs count conv and linear multiply-accumulates only.
+scale and shift (2 per channel), MACs count conv and linear multiply-accumulates only, and
+activations count the output elements of every conv (each depthwise and pointwise conv of a
+sep_conv, both convs of a fac_conv; pycls ``conv2d_cx``), none for BN or ReLU.
 """
 
 from __future__ import annotations

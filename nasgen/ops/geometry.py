@@ -1,4 +1,4 @@
-"""Shape and cost arithmetic shared by the op families (conv/pool output sizes, conv MACs).
+"""Shape and cost arithmetic shared by the op families (conv/pool output sizes, conv costs).
 
 Pipeline stage: shared definitions. Imports ``nasgen.ops.registry`` only.
 """
@@ -32,9 +32,12 @@ def spatial(
 
 
 def conv_cost(c_in: int, c_out: int, kh: int, kw: int, out: Shape, groups: int = 1) -> Cost:
-    """Weights and MACs of one bias-free conv producing ``out``."""
+    """Weights, MACs and activations (its c_out x H x W output) of one bias-free conv.
+
+    ``out`` gives the output's spatial size.
+    """
     weights = kh * kw * (c_in // groups) * c_out
-    return Cost(weights, weights * out[1] * out[2])
+    return Cost(weights, weights * out[1] * out[2], c_out * out[1] * out[2])
 
 
 def single(in_shapes: tuple[Shape, ...]) -> Shape:

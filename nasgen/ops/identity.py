@@ -86,7 +86,8 @@ def _fr_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
 
 def _fr_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
     # stride 2: two 1x1 convs to c_out//2 and c_out - c_out//2 (TF gives path 2 the odd
-    # channel), concat, BN; stride 1: one 1x1 conv + BN. Same totals either way.
+    # channel), concat, BN; stride 1: one 1x1 conv + BN. Same totals either way (the two
+    # convs' outputs, c_out//2 and c_out - c_out//2 channels, sum to c_out x H x W acts).
     return conv_cost(in_shapes[0][0], out[0], 1, 1, out) + Cost(2 * out[0], 0)
 
 

@@ -1,6 +1,10 @@
 """Network-level ops: the image input, BatchNorm, the classifier, auxiliary heads, NB-201 blocks.
 
 Pipeline stage: op definitions. Imports ``nasgen.ops.registry`` and ``nasgen.ops.geometry``.
+
+Activations (``Cost.acts``): BatchNorm, ReLU and the image input count none; a linear layer
+counts its out features, SE its two 1x1 convs' outputs, the composite heads and blocks each of
+their convs, spatial pools and linear layers.
 """
 
 from __future__ import annotations
@@ -59,8 +63,10 @@ RELU = OPS.add(
 
 
 def _se_cost(attrs: Attrs, ins: tuple[Shape, ...], out: Shape) -> Cost:
+    # Two 1x1 convs with biases on the pooled 1x1 map: c -> c_se -> c (pycls SE.complexity);
+    # their outputs (c_se and c elements) are the activations, the pool and scale count none.
     c, c_se = out[0], attrs.get_int("c_se")
-    return Cost(2 * c * c_se + c_se + c, 2 * c * c_se)
+    return Cost(2 * c * c_se + c_se + c, 2 * c * c_se, c_se + c)
 
 
 SQUEEZE_EXCITE = OPS.add(
@@ -93,6 +99,7 @@ LINEAR = OPS.add(
         cost=lambda attrs, ins, out: Cost(
             ins[0][0] * out[0] + (out[0] if attrs.get_bool("bias", True) else 0),
             ins[0][0] * out[0],
+            out[0],
         ),
         pure=True,
         has_weights=True,
@@ -173,11 +180,13 @@ def _aux_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
     h1, w1, kh, kw = aux_geometry(attrs, shape)
     classes = attrs.get_int("classes")
     style = AUX_STYLES[attrs.get_str("style")]
-    total = conv_cost(shape[0], 128, 1, 1, (128, h1, w1)) + Cost(256, 0)
+    pool = Cost(0, 0, shape[0] * h1 * w1)  # the 5x5 average pool's output
+    total = pool + conv_cost(shape[0], 128, 1, 1, (128, h1, w1)) + Cost(256, 0)
     conv_out = (768, h1, w1) if style.conv_same else (768, 1, 1)
     total = total + conv_cost(128, 768, kh, kw, conv_out)
     total = total + (Cost(2 * 768, 0) if style.bn_768 else Cost())
-    return total + Cost(768 * classes + (classes if style.fc_bias else 0), 768 * classes)
+    fc = Cost(768 * classes + (classes if style.fc_bias else 0), 768 * classes, classes)
+    return total + fc
 
 
 AUX_HEAD = OPS.add(
@@ -208,7 +217,8 @@ def _resnet_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost
     conv_a = conv_cost(c_in, c_out, 3, 3, out) + Cost(2 * c_out, 0)
     conv_b = conv_cost(c_out, c_out, 3, 3, out) + Cost(2 * c_out, 0)
     shortcut = conv_cost(c_in, c_out, 1, 1, out)  # after a 2x2 average pool, no BN
-    return conv_a + conv_b + shortcut
+    pool = Cost(0, 0, c_in * out[1] * out[2])  # that average pool's output
+    return conv_a + conv_b + pool + shortcut
 
 
 RESNET_BLOCK = OPS.add(

@@ -6,12 +6,25 @@ Pools are padded to keep ceil(n/stride) (TF SAME, DARTS padding k//2); average p
 counts padded cells (DARTS ``count_include_pad=False``; TF SAME averages likewise). When the
 input width differs from the cell's F, TF-slim follows the pool with a 1x1 conv + BN
 (``_apply_conv_operation``); that is the ``proj`` node of the expansion.
+
+Pools have no parameters and no MACs; a KxK pool's activations are its output elements (as
+pycls ``pool2d_cx`` counts them), global pooling's none (pycls ``gap2d_cx``).
 """
 
 from __future__ import annotations
 
 from nasgen.ops.geometry import single, spatial
-from nasgen.ops.registry import OPS, Attrs, ExpandContext, ExpandFn, OpDef, Param, Shape, Step
+from nasgen.ops.registry import (
+    OPS,
+    Attrs,
+    Cost,
+    ExpandContext,
+    ExpandFn,
+    OpDef,
+    Param,
+    Shape,
+    Step,
+)
 
 __all__ = ["AVG_POOL", "GLOBAL_AVG_POOL", "MAX_POOL"]
 
@@ -20,6 +33,10 @@ def _pool_shape(attrs: Attrs, in_shapes: tuple[Shape, ...]) -> Shape:
     shape = single(in_shapes)
     h, w = spatial(shape, attrs.get_int("k"), attrs.get_int("stride", 1))
     return (shape[0], h, w)
+
+
+def _pool_cost(attrs: Attrs, in_shapes: tuple[Shape, ...], out: Shape) -> Cost:
+    return Cost(0, 0, out[0] * out[1] * out[2])
 
 
 def _pool_expand(op: str) -> ExpandFn:
@@ -40,6 +57,7 @@ AVG_POOL = OPS.add(
         params={"k": Param(int, (3, 5))},
         aliases={"avg_pool_3x3": {"k": 3}, "avg_pool_5x5": {"k": 5}},
         infer_shape=_pool_shape,
+        cost=_pool_cost,
         expand=_pool_expand("avg_pool"),
         pure=True,
     )
@@ -52,6 +70,7 @@ MAX_POOL = OPS.add(
         params={"k": Param(int, (3, 5, 7))},
         aliases={"max_pool_3x3": {"k": 3}, "max_pool_5x5": {"k": 5}, "max_pool_7x7": {"k": 7}},
         infer_shape=_pool_shape,
+        cost=_pool_cost,
         expand=_pool_expand("max_pool"),
         pure=True,
     )

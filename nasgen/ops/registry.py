@@ -119,14 +119,26 @@ class Attrs(Mapping[str, ParamValue]):
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """Trainable parameters and multiply-accumulates (conv and linear layers only)."""
+    """Trainable parameters, multiply-accumulates and activations of one node.
+
+    Attributes:
+        params: trainable parameters (conv and linear weights, biases, BN scale and shift).
+        macs: multiply-accumulates of conv and linear layers only.
+        acts: activations, the RegNet paper's third measure (Radosavovic et al. 2020, pycls
+            ``blocks.py`` ``*_cx``): the output elements (C x H x W, batch excluded) of every
+            conv (each conv inside a composite op), every spatial max or average pool and every
+            linear layer (its out features). BN, ReLU, sigmoid, add, concat, identity and
+            global pooling count nothing.
+
+    """
 
     params: int = 0
     macs: int = 0
+    acts: int = 0
 
     def __add__(self, other: Cost) -> Cost:
         """Element-wise sum."""
-        return Cost(self.params + other.params, self.macs + other.macs)
+        return Cost(self.params + other.params, self.macs + other.macs, self.acts + other.acts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +191,7 @@ class OpDef:
         doc: one line for ``--help`` and the language reference.
         infer_shape: output shape from attrs and input shapes; None for ops that only exist in
             the DSL and always expand to other ops (``dil_conv``, ``none``).
-        cost: trainable params and MACs of one node.
+        cost: trainable params, MACs and activations of one node.
         params: DSL-visible parameters of a searchable op (``k``, ``dilation``...).
         aliases: spelled-out DSL names and the params they fix (``sep_conv_3x3`` -> k=3).
         expand: searchable ops only: the IR chain for one use in a cell.

@@ -245,7 +245,11 @@ def architecture_hash(arch: Architecture) -> str:
         ``"nasgen1:" + 64 hex digits``.
 
     """
-    network = {k: v for k, v in arch.network.as_dict().items() if not KEYS[k].cell_name}
+    network: dict[str, Json] = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in arch.network.as_dict().items()
+        if not KEYS[k].cell_name
+    }
     cells: dict[str, Json] = {
         role: fingerprint_cell(arch.cells[name]).digest if name in arch.cells else None
         for role, name in used_cells(arch.network).items()
@@ -253,7 +257,7 @@ def architecture_hash(arch: Architecture) -> str:
     payload: Json = {
         "format": FORMAT,
         "convention": dict(arch.convention.rules()),
-        "network": dict(network),
+        "network": network,
         "cells": cells,
     }
     return f"{FORMAT}:{_digest(payload)}"

@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import Any
 
 from nasgen.api import Analysis
-from nasgen.dsl.network import KEYS
+from nasgen.dsl.network import KEYS, KeyValue
 from nasgen.dsl.printer import print_value
 from nasgen.dsl.resolve import ResolvedBlock, ResolvedCell, ResolvedOp
 from nasgen.ops import Attrs
@@ -295,10 +295,15 @@ def diff_architectures(a: Analysis, b: Analysis) -> ArchDiff:
             seen.add(pair)
             cells.append(_cell_diff(role, a, b, *pair))
     net_a, net_b = a.arch.network.as_dict(), b.arch.network.as_dict()
-    network = _settings(
-        {k: v for k, v in net_a.items() if not KEYS[k].cell_name},
-        {k: v for k, v in net_b.items() if not KEYS[k].cell_name},
-    )
+
+    def shown(net: dict[str, KeyValue]) -> dict[str, str | int | float | None]:
+        return {
+            k: f"[{', '.join(f'{x:g}' for x in v)}]" if isinstance(v, tuple) else v
+            for k, v in net.items()
+            if not KEYS[k].cell_name
+        }
+
+    network = _settings(shown(net_a), shown(net_b))
     return ArchDiff(
         a.source.path,
         b.source.path,

@@ -38,6 +38,19 @@ def test_compile_json_has_the_documented_keys() -> None:
     assert data["macs"] > 0
     assert data["network"]["N"] == 6 and data["network"]["F"] == 36
     assert sum(s["params"] for s in data["stages"] if s["stage"] != "aux") == data["params"]
+    assert sum(s["acts"] for s in data["stages"] if s["stage"] != "aux") == data["acts"] > 0
+    assert [s["acts"] for s in data["stages"] if s["stage"] == "aux"] == [data["aux_acts"]]
+
+
+def test_compile_json_gives_pycls_acts_for_a_regnet() -> None:
+    # pycls dev/model_complexity.json (docs/design/regnet_pycls.md section 5): 2,164,056 acts.
+    code, out = _run("compile", "regnetx_200mf", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["params"], data["acts"], data["aux_acts"]) == (2_684_792, 2_164_056, 0)
+    code, out = _run("compile", "regnetx_200mf")
+    assert code == 0
+    assert "2,164,056 acts" in out and out.splitlines()[1].split()[-1] == "acts"
 
 
 def test_compile_overrides_apply_after_variant() -> None:

@@ -77,7 +77,7 @@ def test_available_memory_reads_meminfo_then_falls_back(tmp_path: Path) -> None:
 
 
 def _report(params: int, aux: int = 0) -> CostReport:
-    return CostReport(params, 0, aux, 0, ())
+    return CostReport(params, 0, 0, aux, 0, 0, ())
 
 
 def test_the_estimate_counts_float32_weights_times_the_peak_factor() -> None:

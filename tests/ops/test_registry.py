@@ -102,3 +102,31 @@ def test_add_of_mismatched_shapes_raises_shape_error() -> None:
     with pytest.raises(ShapeError) as err:
         OPS["add"].shape(Attrs(), ((16, 8, 8), (16, 4, 4)))
     assert err.value.code == "E301"
+
+
+def _cost(op: str, attrs: Attrs, *in_shapes: tuple[int, int, int]) -> tuple[int, int, int]:
+    out = OPS[op].shape(attrs, in_shapes)
+    cost = OPS[op].cost(attrs, in_shapes, out)
+    return cost.params, cost.macs, cost.acts
+
+
+def test_activations_count_the_outputs_of_every_conv_pool_and_linear_by_hand() -> None:
+    # pycls blocks.py *_cx (docs/design/regnet_pycls.md section 4): acts += C x H x W of every
+    # conv, max pool and linear output; BN, ReLU, adds and global pooling count nothing.
+    # sep_conv 16 -> 32, stride 2, twice: dw 16 + pw 32, then dw 32 + pw 32, all at 16 x 16.
+    sep = Attrs.of(k=3, stride=2, c_out=32, dilation=1, repeats=2)
+    assert _cost("sep_conv", sep, (16, 32, 32))[2] == (16 + 32 + 32 + 32) * 16 * 16
+    # a pool has no weights and no MACs; its output is 16 x 16 x 16 at stride 2
+    assert _cost("max_pool", Attrs.of(k=3, stride=2), (16, 32, 32)) == (0, 0, 16 * 16 * 16)
+    assert _cost("avg_pool", Attrs.of(k=3, stride=1), (16, 32, 32)) == (0, 0, 16 * 32 * 32)
+    assert _cost("linear", Attrs.of(c_out=10), (512, 1, 1)) == (512 * 10 + 10, 512 * 10, 10)
+    # SE: its two 1x1 convs output c_se and c elements (on the pooled 1 x 1 map)
+    assert _cost("se", Attrs.of(c_se=16), (64, 7, 7))[2] == 16 + 64
+    # factorized_reduce: two 1x1 convs to 16 and 16 channels at 8 x 8
+    assert _cost("factorized_reduce", Attrs.of(stride=2, c_out=32), (16, 16, 16))[2] == 32 * 64
+    conv = Attrs.of(k=3, stride=1, c_out=24, groups=3)
+    assert _cost("conv_bn", conv, (24, 14, 14))[2] == 24 * 14 * 14
+    for op in ("global_avg_pool", "batch_norm", "relu", "identity"):
+        assert _cost(op, Attrs(), (16, 8, 8))[2] == 0, op
+    assert _cost("add", Attrs(), (16, 8, 8), (16, 8, 8))[2] == 0
+    assert _cost("concat", Attrs(), (16, 8, 8), (16, 8, 8))[2] == 0

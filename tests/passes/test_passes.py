@@ -17,6 +17,7 @@ from nasgen.api import Analysis, analyze, build, inference_module, optimized, op
 from nasgen.dsl.generate import random_genotype
 from nasgen.dsl.printer import print_module
 from nasgen.errors import PassError
+from nasgen.ir import node_cost
 from nasgen.passes import PASSES, count_ops, optimize
 
 torch = pytest.importorskip("torch")
@@ -142,6 +143,13 @@ def test_inference_form_drops_the_aux_head_and_folds_batchnorm() -> None:
     assert folded
     # each folded BN channel keeps one bias instead of a scale and a shift
     assert fast.cost.params < result.cost.params
+    # folding changes params only: the node's MACs and activations stay the op's
+    folded_nodes = [n for n in fast.graph.nodes() if n.attrs.get_bool("fold_bn")]
+    assert folded_nodes
+    for node in folded_nodes:
+        raw = node.op_def.cost(node.attrs, node.in_shapes, node.shape)
+        cost = node_cost(node)
+        assert (cost.macs, cost.acts) == (raw.macs, raw.acts) and cost.acts > 0, node.id
 
 
 def test_zero_ops_leave_adds_and_keep_concat_channels() -> None:
