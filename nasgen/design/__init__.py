@@ -4,6 +4,7 @@ Pipeline stage: front end, beside ``nasgen.dsl``; imports ``nasgen.errors`` only
 framework.
 """
 
+from nasgen.design.fit import Fit, fit_regnet
 from nasgen.design.regnet import (
     ZOO,
     RegNetParams,
@@ -18,9 +19,11 @@ __all__ = [
     "BLOCKS",
     "MAX_STAGES",
     "ZOO",
+    "Fit",
     "RegNetParams",
     "Stage",
     "compatible",
+    "fit_regnet",
     "generate_regnet",
     "regnet_stages",
     "stage_list",
