@@ -7,13 +7,15 @@
 Both networks get the same weights (nasgen's, mapped to the hand-written one's names), and
 their eval outputs are checked equal (1e-4) before timing. Rounds alternate nasgen and the
 hand-written network (``bench/reference_regnet.py``) in one process; each figure is the median
-over rounds, and the ratio nasgen / hand-written is taken per round and its median reported.
-Nothing is asserted on times.
+over rounds, and the ratio nasgen / hand-written is taken per round and its median reported,
+beside the same ratio for a copy of the hand-written network (A/A: what noise alone gives).
+Both use in-place ReLUs (pycls's default). Nothing is asserted on times.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -77,31 +79,36 @@ def main() -> None:
     rows = []
     for name in ("regnetx_200mf", "regnety_200mf"):
         ours, ref = _pair(name)
+        twin = copy.deepcopy(ref)  # the same network again: the noise floor of the ratio
         for batch in (1, 8):
             x = torch.randn(batch, 3, 224, 224)
-            _time(ours, x), _time(ref, x)  # warm up
-            times: dict[str, list[float]] = {"nasgen": [], "reference": []}
-            ratios = []
+            _time(ours, x), _time(ref, x), _time(twin, x)  # warm up
+            times: dict[str, list[float]] = {"nasgen": [], "reference": [], "twin": []}
+            ratios, floor = [], []
             for r in range(rounds):
-                order = (("nasgen", ours), ("reference", ref))
-                got = {label: _time(m, x) for label, m in (order if r % 2 == 0 else order[::-1])}
+                order = (("nasgen", ours), ("reference", ref), ("twin", twin))
+                turn = order[r % 3 :] + order[: r % 3]
+                got = {label: _time(m, x) for label, m in (turn if r % 2 == 0 else turn[::-1])}
                 for label, seconds in got.items():
                     times[label].append(seconds)
                 ratios.append(got["nasgen"] / got["reference"])
+                floor.append(got["twin"] / got["reference"])
             rows.append({
                 "model": name, "batch": batch,
                 "nasgen_ms": 1000 * statistics.median(times["nasgen"]),
                 "reference_ms": 1000 * statistics.median(times["reference"]),
                 "ratio": statistics.median(ratios),
+                "twin_ratio": statistics.median(floor),
                 "params": sum(p.numel() for p in ours.parameters()),
             })  # fmt: skip
     print(f"eval latency at 224 px, {torch.get_num_threads()} threads, {rounds} rounds:")
-    print(f"{'model':<15} {'batch':>5} {'nasgen ms':>10} {'hand ms':>9} {'ratio':>6}")
+    print(f"{'model':<15} {'batch':>5} {'nasgen ms':>10} {'hand ms':>9} {'ratio':>6} {'A/A':>5}")
     for row in rows:
         print(
             f"{row['model']:<15} {row['batch']:>5} {row['nasgen_ms']:>10.1f} "
-            f"{row['reference_ms']:>9.1f} {row['ratio']:>6.2f}"
+            f"{row['reference_ms']:>9.1f} {row['ratio']:>6.2f} {row['twin_ratio']:>5.2f}"
         )
+    print("A/A: a copy of the hand-written network against itself (the ratio's noise floor)")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

@@ -49,11 +49,12 @@ class XBlock(nn.Module):
         self.proj = _conv_bn(w_in, w_out, 1, stride) if w_in != w_out or stride != 1 else None
 
     def forward(self, x: Tensor) -> Tensor:
-        y = torch.relu(self.b(torch.relu(self.a(x))))
+        # in-place ReLUs, as pycls's (MODEL.ACTIVATION_INPLACE defaults to True)
+        y = torch.relu_(self.b(torch.relu_(self.a(x))))
         if self.se is not None:
             y = self.se(y)
         y = self.c(y)
-        return torch.relu(y + (self.proj(x) if self.proj is not None else x))
+        return torch.relu_(y + (self.proj(x) if self.proj is not None else x))
 
 
 class ReferenceRegNet(nn.Module):
@@ -61,7 +62,7 @@ class ReferenceRegNet(nn.Module):
 
     def __init__(self, stages: Sequence[Stage], se: float, classes: int = 1000) -> None:
         super().__init__()
-        self.stem = nn.Sequential(*_conv_bn(3, 32, 3, 2), nn.ReLU())
+        self.stem = nn.Sequential(*_conv_bn(3, 32, 3, 2), nn.ReLU(inplace=True))
         blocks, w = [], 32
         for stage in stages:
             for j in range(stage.depth):

@@ -19,14 +19,14 @@ depth is not applied. Eval is untouched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
 
 from nasgen.backends.torch.lowerings import lower_node
-from nasgen.ir import IRGraph
+from nasgen.ir import IRGraph, IRNode
 
 __all__ = [
     "NasgenNet",
@@ -45,10 +45,30 @@ def drop_path(x: Tensor, prob: float) -> Tensor:
     return x * mask / keep
 
 
+class _ThenReLU:
+    """A layer and the ReLU after it, as one step of the plan (not a module: no new names).
+
+    The ReLU runs in place: the layers it follows (``_FRESH``) return a new tensor that
+    nothing else reads, and none needs its output for its gradient (ResNet's BN-ReLU).
+    """
+
+    __slots__ = ("layer",)
+
+    def __init__(self, layer: Callable[..., Tensor]) -> None:
+        self.layer = layer
+
+    def __call__(self, *args: Tensor) -> Tensor:
+        return torch.relu_(self.layer(*args))
+
+
+_FRESH = ("conv_bn", "add", "batch_norm")
+"""Ops whose torch layer returns a new tensor, never a view of an input nor one it keeps."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Step:
     index: int
-    module: nn.Module
+    module: Callable[..., Tensor]
     inputs: tuple[int, ...]
     drop: tuple[bool, ...]
     aux_only: bool
@@ -125,7 +145,7 @@ class NasgenNet(nn.Module):
                 _Step(i, layers[n.id], inputs, drop, n.id in aux_only, tuple(release.get(i, ())))
             )
         aux = index[graph.aux_output] if graph.aux_output else None
-        return plan, index[graph.output], aux
+        return _fuse_relus(graph, nodes, plan), index[graph.output], aux
 
     def count_parameters(self, *, aux: bool = False) -> int:
         """Trainable parameters, without the auxiliary head unless ``aux`` (the papers' count)."""
@@ -160,6 +180,40 @@ class NasgenNet(nn.Module):
             assert self._aux is not None
             return logits, values[self._aux]
         return logits
+
+
+def _fuse_relus(graph: IRGraph, nodes: list[IRNode], plan: list[_Step]) -> list[_Step]:
+    """Fold each ``relu`` node into the step of its input when it is that value's only reader.
+
+    NOTE: [Fused ReLUs] The plan is interpreted in Python, a call per IR node; a RegNet's
+    conv-BN-ReLU and add-ReLU pairs are half its nodes. A ReLU whose input nothing else reads
+    runs inside its input's step, at that step's place (same weights, names and numbers; the
+    input's value is never stored), and in place, as a hand-written network's ReLU(inplace)
+    does: bench/bench_regnet.py measures both against one.
+    """
+    readers: dict[str, int] = {}
+    for n in nodes:
+        for src in n.inputs:
+            readers[src] = readers.get(src, 0) + 1
+    position = {n.id: i for i, n in enumerate(nodes)}
+    at = {step.index: k for k, step in enumerate(plan)}
+    outputs = {graph.output, graph.aux_output}
+    fused: list[_Step | None] = list(plan)
+    for k, step in enumerate(plan):
+        node = nodes[step.index]
+        if node.op != "relu" or len(node.inputs) != 1:
+            continue
+        src = node.inputs[0]
+        k_src = at.get(position[src])
+        fresh = graph.node(src).op in _FRESH
+        if k_src is None or readers[src] != 1 or src in outputs or not fresh:
+            continue
+        before = fused[k_src]
+        if before is None or before.aux_only != step.aux_only:
+            continue
+        fused[k_src] = replace(before, index=step.index, module=_ThenReLU(before.module))
+        fused[k] = None
+    return [s for s in fused if s is not None]
 
 
 def build_module(
