@@ -4,7 +4,7 @@ Pipeline stage: user interface, the top layer. ``app`` holds the command group a
 commands share; each other module registers the commands of one role on it.
 """
 
-from nasgen.cli import build, derive, foreign, info, review, search, space, train  # noqa: F401  (registration)
+from nasgen.cli import build, derive, edf, foreign, info, review, search, space, train  # noqa: F401  (registration)
 from nasgen.cli.app import main
 
 __all__ = ["main"]

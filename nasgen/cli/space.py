@@ -18,9 +18,10 @@ import click
 
 from nasgen.api import CompileOptions, analyze, parse_source
 from nasgen.cli.app import check_output, main, user_errors
-from nasgen.design import ZOO, RegNetParams
+from nasgen.design import ZOO, RegNetParams, fit_regnet
 from nasgen.dsl.ast import Module
 from nasgen.dsl.printer import print_module
+from nasgen.dsl.resolve import body_stages
 from nasgen.dsl.stage_form import with_stages
 from nasgen.errors import NasgenError
 from nasgen.files import write_atomic
@@ -162,14 +163,21 @@ def info(
         click.echo(json.dumps(facts, indent=2))
         return
     over = "every architecture" if costs.exhaustive else f"{costs.looked_at} seeded samples"
+    per = (
+        "options per stage (depth x width x bottleneck x group width; shared keys and "
+        "non-decreasing sequences on their own):"
+        if found.design is not None
+        else "options per block (inputs x ops x combine x skips):"
+    )
     lines = [
         f"{found.name}  ({len(found.decisions())} decisions)",
         *_cell_lines(found),
-        "options per block (inputs x ops x combine x skips):",
+        per,
         *_block_lines(found),
         f"architectures: {found.size():,} (exact: the product above)",
-        f"with unordered add operands: {found.symmetric_size():,}",
     ]
+    if found.design is None:
+        lines.append(f"with unordered add operands: {found.symmetric_size():,}")
     if distinct_n is not None:
         lines.append(f"distinct by nasgen hash: {distinct_n:,}")
     lines.append(
@@ -371,3 +379,42 @@ def regnet(
     for i, s in enumerate(stages, start=1):
         groups = int(s.width * s.bottleneck) // s.group_width
         click.echo(f"{i:>5} {s.depth:>6} {s.width:>6} {s.stride:>6} {groups:>7}")
+
+
+@space.command(name="fit")
+@click.argument("source", metavar="SOURCE")
+@click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
+@user_errors
+def fit(source: str, as_json: bool) -> None:
+    """Fit the RegNet rule's (w0, wa, wm) to a stage network and print its e_fit.
+
+    SOURCE is a .cell file (or bundled name) with `body = stages` or `body = regnet`.
+    Radosavovic et al. 2020, section 3.3: d is the network's depth; (w0, wa, wm) minimise
+    e_fit, the mean |log| ratio of the rule's per-block widths to the network's (0: the
+    network is a RegNet, before the group-width step). See nasgen/design/fit.py for the grid.
+
+    \b
+    Examples:
+      nasgen space fit regnetx_200mf
+      nasgen space regnet regnetx_200mf --cell > x.cell && nasgen space fit x.cell --json
+    """
+    result = analyze(source)
+    spec = result.arch.network
+    if spec.body == "cells":
+        raise NasgenError(
+            "E331", f"{source}: a cells network has no stages to fit",
+            hint="fit a `body = stages` or `body = regnet` network",
+        )  # fmt: skip
+    stages = body_stages(spec)
+    found = fit_regnet([s.depth for s in stages], [s.width for s in stages])
+    facts = {
+        "depth": found.depth, "w0": found.w0, "wa": found.wa, "wm": found.wm,
+        "e_fit": found.e_fit, "depths": [s.depth for s in stages],
+        "widths": [s.width for s in stages],
+    }  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    click.echo(f"{result.module.name or source}: {len(stages)} stages, d = {found.depth}")
+    click.echo(f"  depths {facts['depths']}, widths {facts['widths']}")
+    click.echo(f"  fit: w0 {found.w0}, wa {found.wa:g}, wm {found.wm:g}; e_fit {found.e_fit:.4f}")

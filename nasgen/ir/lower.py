@@ -173,18 +173,32 @@ class Stacker(Generic[S]):
         pycls ``AnyNet`` (docs/design/regnet_pycls.md section 3): stage i holds its depth of
         blocks; the first reads the previous width at the stage's stride, the others keep it.
         """
-        spec = self.spec
-        span = self.arch.network_span("body")
-        place = Place("stem", "stem", span=self.arch.network_span("stem"))
-        x = self.conv("stem", image, place, k=3, stride=2, c_out=spec.stem_width)
-        x = self.em.emit("stem_relu", "relu", Attrs(), (x,), place).id
-        emit_block = {"x": self.x_block, "res_basic": self.basic_block, "vanilla": self.vanilla}
-        for i, stage in enumerate(body_stages(spec), start=1):
-            for j in range(stage.depth):
-                stride = stage.stride if j == 0 else 1
-                block = Place(f"stage{i}", "op", f"s{i}.b{j + 1}", None, span)
-                x = emit_block[spec.block](f"s{i}.b{j + 1}", x, stage.width, stride, stage, block)
+        x = self.stage_stem(image)
+        for i, stage in enumerate(body_stages(self.spec), start=1):
+            x = self.stage(i, stage, x)
         self.history = [None, x]
+
+    def stage_stem(self, image: str) -> str:
+        """The simple stem of a stage network: conv 3x3 stride 2 - BN - ReLU."""
+        place = Place("stem", "stem", span=self.arch.network_span("stem"))
+        x = self.conv("stem", image, place, k=3, stride=2, c_out=self.spec.stem_width)
+        return self.em.emit("stem_relu", "relu", Attrs(), (x,), place).id
+
+    def stage(self, i: int, stage: Stage, x: str) -> str:
+        """Stage ``i`` (1-based) of a stage network reading ``x``; returns its output."""
+        span = self.arch.network_span("body")
+        for j in range(stage.depth):
+            stride = stage.stride if j == 0 else 1
+            place = Place(f"stage{i}", "op", f"s{i}.b{j + 1}", None, span)
+            x = self.block(f"s{i}.b{j + 1}", x, stage.width, stride, stage, place)
+        return x
+
+    def block(
+        self, prefix: str, x: str, w_out: int, stride: int, stage: Stage, place: Place
+    ) -> str:
+        """One block of the network's ``block`` kind reading ``x``; returns its output."""
+        emit = {"x": self.x_block, "res_basic": self.basic_block, "vanilla": self.vanilla}
+        return emit[self.spec.block](prefix, x, w_out, stride, stage, place)
 
     def vanilla(self, prefix: str, x: str, w_out: int, stride: int, _: Stage, place: Place) -> str:
         """The vanilla block (pycls ``VanillaBlock``): two 3x3 conv-BN-ReLUs, the first strided."""

@@ -30,9 +30,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from nasgen.design import Stage
 from nasgen.dsl.resolve import Architecture
 from nasgen.errors import NasgenError
-from nasgen.ir.cost import CostReport, StageCost
+from nasgen.ir.cost import CostReport, StageCost, cost_report
 from nasgen.ir.emit import Emitter, Place
 from nasgen.ir.graph import IRNode
 from nasgen.ir.lower import Stacker
@@ -73,6 +74,7 @@ def _shape_and_cost(op: str, attrs: Attrs, in_shapes: tuple[Shape, ...]) -> tupl
 class _Stage:
     params: int = 0
     macs: int = 0
+    acts: int = 0
     cells: set[str] = field(default_factory=set)
     last: Shape = (0, 0, 0)
 
@@ -140,6 +142,7 @@ class _CostEmitter(Emitter):
         stage = ledger.stage(place.stage)
         stage.params += cost.params
         stage.macs += cost.macs
+        stage.acts += cost.acts
         if place.cell is not None:
             stage.cells.add(place.cell)
         stage.last = shape
@@ -155,6 +158,7 @@ class _Body:
     last: Shape  # the shape of the last node created (the stage's last, if the cell ends it)
     params: int
     macs: int
+    acts: int
     reads: tuple[str, ...]  # the cell inputs the body reads
 
 
@@ -170,6 +174,7 @@ class _CostStacker(Stacker[_Ledger]):
         super().__init__(arch, _Ledger())
         self.em = _CostEmitter(self.graph)
         self.bodies: dict[tuple[object, ...], _Body] = {}
+        self.blocks: dict[tuple[object, ...], tuple[str, Shape, tuple[int, int, int]]] = {}
 
     def cell(
         self, name: str, prefix: str, stage: str, stride: int, scale: Fraction, h_prev: str | None
@@ -191,10 +196,45 @@ class _CostStacker(Stacker[_Ledger]):
         row = graph.stage(stage)
         row.params += body.params
         row.macs += body.macs
+        row.acts += body.acts
         row.cells.add(prefix)
         row.last = body.last
         self.history.append(out)
         return out
+
+    def block(
+        self, prefix: str, x: str, w_out: int, stride: int, stage: Stage, place: Place
+    ) -> str:
+        """A stage block, lowered once per kind: blocks 2..d of a stage are all alike.
+
+        The key is everything the block's lowering reads (its kind, input shape, width,
+        stride, b, g and the SE ratio); a repeat adds its output and its summed cost.
+        """
+        graph = self.graph
+        shape = graph.node(x).shape
+        spec = self.spec
+        key = (spec.block, shape, w_out, stride, stage.bottleneck, stage.group_width, spec.se)
+        row = graph.stage(place.stage)
+        known = self.blocks.get(key)
+        if known is None:
+            before = (row.params, row.macs, row.acts)
+            out = super().block(prefix, x, w_out, stride, stage, place)
+            cost = (row.params - before[0], row.macs - before[1], row.acts - before[2])
+            self.blocks[key] = (out[len(prefix) :], graph.node(out).shape, cost)
+            return out
+        suffix, out_shape, (params, macs, acts) = known
+        node = IRNode(
+            f"{prefix}{suffix}", "relu", Attrs(), (x,), (shape,), out_shape, place.stage,
+            place.role, place.cell,
+        )  # fmt: skip
+        graph.add(node)
+        row.params += params
+        row.macs += macs
+        row.acts += acts
+        if place.cell is not None:
+            row.cells.add(place.cell)
+        row.last = out_shape
+        return node.id
 
     def _lower_body(self, use: CellUse, states: dict[str, str]) -> _Body:
         local = _Ledger({i: self.graph.node(i) for i in states.values()})
@@ -206,7 +246,13 @@ class _CostStacker(Stacker[_Ledger]):
         reads = tuple(n for n in use.cell.inputs if states[n] in local.read_outside)
         prefix = len(use.prefix) + 1
         return _Body(
-            out[prefix:], local.nodes[out].shape, local.last.shape, row.params, row.macs, reads
+            out[prefix:],
+            local.nodes[out].shape,
+            local.last.shape,
+            row.params,
+            row.macs,
+            row.acts,
+            reads,
         )
 
 
@@ -225,13 +271,11 @@ def static_cost(arch: Architecture) -> CostReport | None:
     if any(i not in outputs and role != "preprocess" for i, role in graph.unread.items()):
         return None
     rows = tuple(
-        StageCost(name, len(s.cells), s.last, s.params, s.macs) for name, s in graph.stages.items()
+        StageCost(name, len(s.cells), s.last, s.params, s.macs, s.acts)
+        for name, s in graph.stages.items()
     )
-    main = [r for r in rows if r.stage != "aux"]
     aux = graph.stages.get("aux", _Stage())
-    report = CostReport(
-        sum(r.params for r in main), sum(r.macs for r in main), aux.params, aux.macs, rows
-    )
+    report = cost_report(rows, Cost(aux.params, aux.macs, aux.acts))
     if report.params + report.aux_params > MAX_PARAMS or report.macs > MAX_MACS:
         return None
     return report

@@ -44,6 +44,7 @@ __all__ = [
     "define_comparison",
     "finish_comparison",
     "open_comparison",
+    "open_run",
     "parse_strategies",
     "parse_strategy_params",
     "run_comparison",
@@ -337,7 +338,8 @@ def _same_search(stored: Mapping[str, Any], config: SearchConfig) -> bool:
     return mine == {k: v for k, v in want.items() if k not in _HOW_NOT_WHAT}
 
 
-def _open_run(folder: Path, config: SearchConfig, label: str) -> tuple[Journal, bool]:
+def open_run(folder: Path, config: SearchConfig, label: str) -> tuple[Journal, bool]:
+    """The journal of ``config``'s run in ``folder`` (and whether it existed); E873 for another."""
     if not (folder / JOURNAL_NAME).is_file():
         return Journal.create(folder, config.to_json()), False
     journal = Journal.open(folder)
@@ -361,7 +363,7 @@ def _run_one(
     on_progress: Callable[[Tally], None],
 ) -> None:
     config = comparison.config(entry, seed)
-    journal, existed = _open_run(run_folder(directory, entry, seed), config, entry.label)
+    journal, existed = open_run(run_folder(directory, entry, seed), config, entry.label)
     share = comparison.budget or 1
     base = tally.done
     try:

@@ -20,14 +20,18 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from nasgen.dsl.ast import Block, CellDef, Module, OpCall, Output, StateRef
-from nasgen.errors import DslSemanticError
+from nasgen.dsl.ast import Block, CellDef, Module, NetworkDef, OpCall, Output, StateRef
+from nasgen.dsl.network import REGNET_KEYS, STAGE_KEYS
+from nasgen.errors import DslSemanticError, NasgenError
 from nasgen.ops import OPS
+from nasgen.space.design import DesignSpec, read_design
+from nasgen.space.ranking import rank_combination, unrank_combination
 from nasgen.space.spec import MAX_BLOCKS, CellSpec, read_cell_spec
 
 __all__ = ["Decision", "SearchSpace", "read_space"]
 
 _IDENTITY = "skip_connect"
+_MAX_REDRAWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,29 +42,6 @@ class Decision:
     size: int
     labels: tuple[str, ...] = ()
     block: int = 0  # the block (0-based) of its cell that the decision belongs to
-
-
-def _rank(combo: Sequence[int], n: int) -> int:
-    """The lexicographic index of a sorted k-combination of range(n)."""
-    rank, prev, k = 0, -1, len(combo)
-    for i, c in enumerate(combo):
-        for skipped in range(prev + 1, c):
-            rank += math.comb(n - skipped - 1, k - i - 1)
-        prev = c
-    return rank
-
-
-def _unrank(rank: int, n: int, k: int) -> tuple[int, ...]:
-    out, start = [], 0
-    for i in range(k):
-        for c in range(start, n):
-            block = math.comb(n - c - 1, k - i - 1)
-            if rank < block:
-                out.append(c)
-                start = c + 1
-                break
-            rank -= block
-    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +58,7 @@ class SearchSpace:
 
     module: Module
     cells: tuple[CellSpec, ...]
+    design: DesignSpec | None = None
     _decisions: tuple[Decision, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +69,13 @@ class SearchSpace:
             for j in range(spec.blocks)
             for d in self._block_decisions(spec, j)
         )
+        if self.design is not None:
+            decisions += tuple(
+                Decision(
+                    d.name, d.size, tuple(f"{v:g}" for v in d.values) if not d.sequence else ()
+                )
+                for d in self.design.decisions
+            )
         object.__setattr__(self, "_decisions", decisions)
 
     @property
@@ -98,6 +87,8 @@ class SearchSpace:
         """The same space with ``blocks`` blocks in every cell (PNAS grows B from 1 to 5)."""
         if not 1 <= blocks <= MAX_BLOCKS:
             raise DslSemanticError("E801", f"blocks must be from 1 to {MAX_BLOCKS}, not {blocks}")
+        if self.design is not None:
+            raise DslSemanticError("E801", "a design space has stages, not cells of blocks")
         for spec in self.cells:
             if spec.output == "fixed":
                 raise DslSemanticError(
@@ -110,7 +101,7 @@ class SearchSpace:
 
         A cell with fewer than b blocks keeps all of its own.
         """
-        if any(spec.output == "fixed" for spec in self.cells):
+        if self.design is not None or any(spec.output == "fixed" for spec in self.cells):
             return None
         for b in range(1, max(spec.blocks for spec in self.cells)):
             count = sum(1 for d in self._decisions if d.block < b)
@@ -158,6 +149,8 @@ class SearchSpace:
         for spec in self.cells:
             for j in range(spec.blocks):
                 total *= self._block_symmetric(spec, j)
+        if self.design is not None:
+            total *= math.prod(d.size for d in self.design.decisions)
         return total
 
     def _block_symmetric(self, spec: CellSpec, j: int) -> int:
@@ -171,8 +164,23 @@ class SearchSpace:
         return sum(per_combine[c] for c in spec.combines)
 
     def sample(self, rng: random.Random) -> tuple[int, ...]:
-        """A uniformly random choice vector (each decision independently uniform)."""
-        return tuple(rng.randrange(d.size) for d in self.decisions())
+        """A uniformly random choice vector (each decision independently uniform).
+
+        In a RegNet design space, some vectors name no network (their rule makes another
+        stage count); those are drawn again, so the sample is uniform over the networks'.
+        """
+        for _ in range(_MAX_REDRAWS):
+            vector = tuple(rng.randrange(d.size) for d in self.decisions())
+            if self.design is None or self.design.kind != "regnet":
+                return vector
+            try:
+                self.decode(vector)
+            except NasgenError:
+                continue
+            return vector
+        raise NasgenError(
+            "E333", f"{self.name}: no network among {_MAX_REDRAWS:,} draws", hint="widen its ranges"
+        )
 
     def check(self, choices: Sequence[int]) -> tuple[int, ...]:
         """``choices`` as a tuple, or a ``NasgenError`` if it is no vector of this space."""
@@ -199,10 +207,17 @@ class SearchSpace:
             smaller = self._smaller(len(choices))
             if smaller is not None:
                 return smaller.decode(choices)
-        it = iter(self.check(choices))
+        vector = self.check(choices)
+        it = iter(vector)
         cells = tuple(self._decode_cell(spec, it) for spec in self.cells)
         m = self.module
-        return Module(1, m.name, m.source, m.convention, cells, m.network, m.variants)
+        if self.design is None:
+            return Module(1, m.name, m.source, m.convention, cells, m.network, m.variants)
+        chosen = self.design.settings(vector[len(vector) - len(self.design.decisions) :])
+        dropped = {"body", *REGNET_KEYS, *STAGE_KEYS}
+        kept = tuple(s for s in (m.network.settings if m.network else ()) if s.key not in dropped)
+        network = NetworkDef((*chosen, *kept))
+        return Module(2, m.name, m.source, m.convention, cells, network, m.variants)
 
     def _decode_cell(self, spec: CellSpec, it: object) -> CellDef:
         blocks = [self._decode_block(spec, j, it) for j in range(spec.blocks)]
@@ -214,7 +229,7 @@ class SearchSpace:
         earlier = spec.earlier(j)
         lay = self._layout(spec, j)
         if spec.input_mode == "distinct":
-            states = [earlier[i] for i in _unrank(nxt(), len(earlier), spec.k)]
+            states = [earlier[i] for i in unrank_combination(nxt(), len(earlier), spec.k)]
         elif spec.input_mode == "choose":
             states = [earlier[nxt()] for _ in range(lay.inputs)]
         elif spec.input_mode == "all":
@@ -242,6 +257,8 @@ class SearchSpace:
 
     def encode(self, module: Module) -> tuple[int, ...]:
         """The choice vector of an architecture of this space; a ``NasgenError`` if it is not."""
+        if self.design is not None:  # the compatibility step is many-to-one
+            raise _not_in("a design space's samples are not encoded back to vectors")
         out: list[int] = []
         for spec in self.cells:
             cell = module.cell(spec.name)
@@ -301,7 +318,7 @@ def _encode_inputs(
     if spec.input_mode == "distinct":
         if len(set(inputs)) != len(inputs):
             raise _not_in(f"{where} reads a state twice; the space wants distinct inputs")
-        return [_rank(inputs, len(earlier))]
+        return [rank_combination(inputs, len(earlier))]
     return inputs
 
 
@@ -366,6 +383,13 @@ def _skip_index(spec: CellSpec, call: OpCall, j: int, where: str) -> int:
 
 def read_space(module: Module) -> SearchSpace:
     """The search space of a parsed space file; located errors for every mistake."""
+    if module.design is not None:
+        if module.space_cells or module.cells:
+            first = (module.space_cells or module.cells)[0]
+            raise DslSemanticError(
+                "E800", "a design space chooses stages; it holds no cells", first.span
+            )
+        return SearchSpace(module, (), read_design(module.design))
     if not module.space_cells:
         raise DslSemanticError(
             "E800",

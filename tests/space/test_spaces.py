@@ -20,10 +20,11 @@ from nasgen.review import architecture_hash
 from nasgen.space import SearchSpace, load_space, space_names
 
 BUNDLED = ["darts", "enas_chain", "enas_micro", "nasnet", "nb201", "pnas"]
+DESIGN = ["anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnetx"]
 
 
 def test_every_seeded_space_is_bundled() -> None:
-    assert space_names() == BUNDLED
+    assert space_names() == sorted(BUNDLED + DESIGN)
 
 
 def _per_block(blocks: int, per: object) -> int:
@@ -222,7 +223,7 @@ def test_cli_check_accepts_every_bundled_space() -> None:
     root = Path(__file__).parents[2] / "genotypes" / "spaces"
     code, out = _run("check", *sorted(str(p) for p in root.glob("*.cell")))
     assert code == 0, out
-    assert out.count("ok (search space of") == len(BUNDLED)
+    assert out.count("ok (search space of") == len(BUNDLED) + len(DESIGN)
     assert "15,625 architectures" in out
 
 
