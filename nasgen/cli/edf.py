@@ -29,6 +29,8 @@ _WHAT = ("spaces", "n", "regime", "seed", "evaluator", "metric", "variant")
 def _open_dir(directory: Path, manifest: dict[str, Any]) -> None:
     """Claim ``directory`` for this comparison, or refuse one that holds something else."""
     path = directory / MANIFEST
+    if directory.exists() and not directory.is_dir():
+        raise NasgenError("E874", f"{directory} is a file, not a run directory")
     if path.is_file():
         try:
             stored = json.loads(path.read_text("utf-8"))
@@ -90,19 +92,20 @@ def _plot(path: Path, panels: list[tuple[str, dict[str, list[float]], bool]]) ->
 
 
 def _evaluate(
-    directory: Path, found: Any, name: str, args: dict[str, Any], quiet: bool
+    directory: Path, found: Any, sample: SpaceSample, args: dict[str, Any], quiet: bool
 ) -> tuple[list[float], str]:
     """Evaluate a space's sample through the search loop (journal in DIR/NAME); its errors."""
     from nasgen.search.builder import build_search, prepare
     from nasgen.search.compare import open_run
-    from nasgen.search.config import SearchConfig
+    from nasgen.search.config import MAX_IDLE_PROPOSALS, SearchConfig
     from nasgen.search.results import write_best
 
+    name = sample.name
     prepared = prepare(found.source, None, args["evaluator"], args["variant"], args["metric"])
     config = SearchConfig(
         prepared.space_text, name, "random", args["evaluator"], prepared.metric, args["seed"],
         args["n"], constraints=args["regime"].constraints(), workers=args["workers"],
-        variant=args["variant"],
+        variant=args["variant"], max_idle=max(MAX_IDLE_PROPOSALS, sample.drawn),
     )  # fmt: skip
     journal, _ = open_run(directory / name, config, name)
     try:
@@ -251,7 +254,7 @@ def edf_command(
         errors: dict[str, list[float]] = {}
         label = ""
         for f, s in zip(found, samples, strict=True):
-            errors[s.name], label = _evaluate(output, f, s.name, args, quiet)
+            errors[s.name], label = _evaluate(output, f, s, args, quiet)
         result["error"] = {
             "measure": label,
             "spaces": {k: sorted(v) for k, v in errors.items()},

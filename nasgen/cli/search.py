@@ -29,6 +29,7 @@ from nasgen.search.builder import (
     read_source,
 )
 from nasgen.search.config import Constraints, SearchConfig
+from nasgen.search.executors import ExecutorOptions
 from nasgen.search.journal import JOURNAL_NAME, Journal
 from nasgen.search.loop import Progress
 from nasgen.search.oneshot_report import epochs_lines, plot_heatmap
@@ -90,10 +91,12 @@ def _run_oneshot(journal: Journal, config: SearchConfig, quiet: bool) -> Progres
         return loop.run(tick)
 
 
-def _run(journal: Journal, config: SearchConfig, quiet: bool) -> Progress:
+def _run(
+    journal: Journal, config: SearchConfig, quiet: bool, executor: ExecutorOptions
+) -> Progress:
     if is_oneshot(config.strategy):
         return _run_oneshot(journal, config, quiet)
-    loop = build_search(journal, config)
+    loop = build_search(journal, config, executor=executor)
     total = config.budget
     bar: Any
     with click.progressbar(
@@ -226,6 +229,34 @@ def _print_result(
     help="Where darts and enas train their supernet: cpu (the default), cuda, cuda:1. With "
     "--resume it moves the search (its numbers then differ from a run that stayed).",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process, or --workers processes; ray: Ray tasks (pip install "
+    '"nasgen[ray]"), --workers trials ahead. Results are the same with either.',
+)
+@click.option(
+    "--address",
+    help="ray: the cluster to join (auto, HOST:PORT); default: start one on this machine.",
+)
+@click.option(
+    "--cpus-per-trial", type=click.FloatRange(0, 1024), default=1.0, show_default=True,
+    help="ray: CPUs a trial reserves.",
+)  # fmt: skip
+@click.option(
+    "--gpus-per-trial", type=click.FloatRange(0, 64), default=0.0, show_default=True,
+    help="ray: GPUs a trial reserves (train: evaluators then run on them).",
+)  # fmt: skip
+@click.option(
+    "--max-inflight", type=click.IntRange(1, 100_000),
+    help="ray: trials submitted to the cluster at once (default: --workers).",
+)  # fmt: skip
+@click.option(
+    "--retries", type=click.IntRange(0, 100), default=2, show_default=True,
+    help="ray: times a trial runs again when its worker or node is lost (each loss journaled).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @user_errors
 def run(
@@ -249,8 +280,17 @@ def run(
     output: Path | None,
     count_duplicates: bool,
     device: str | None,
+    executor: str,
+    address: str | None,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    max_inflight: int | None,
+    retries: int,
     as_json: bool,
 ) -> None:
+    runner = _executor_options(
+        executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
+    )
     if resume is not None:
         if source is not None or output is not None or evaluator_spec is not None:
             raise NasgenError(
@@ -297,7 +337,9 @@ def run(
         created = not output.exists()
         journal = Journal.create(output, config.to_json())
     try:
-        progress = _run(journal, config, as_json)
+        if is_oneshot(config.strategy) and runner.kind != "local":
+            raise NasgenError("E853", f"{config.strategy} trains one supernet in one process")
+        progress = _run(journal, config, as_json, runner)
         _print_result(journal, config, progress, as_json)
     except NasgenError:
         if resume is None and not any(True for _ in journal.trials()):
@@ -305,6 +347,29 @@ def run(
         raise
     finally:
         journal.close()
+
+
+def _executor_options(
+    kind: str,
+    address: str | None,
+    cpus: float,
+    gpus: float,
+    max_inflight: int | None,
+    retries: int,
+) -> ExecutorOptions:
+    """The executor settings; E853 for a Ray setting without ``--executor ray``."""
+    if kind != "ray":
+        given = [
+            ("--address", address is not None),
+            ("--cpus-per-trial", cpus != 1.0),
+            ("--gpus-per-trial", gpus != 0.0),
+            ("--max-inflight", max_inflight is not None),
+            ("--retries", retries != 2),
+        ]
+        for option, set_ in given:
+            if set_:
+                raise NasgenError("E853", f"{option} is a Ray setting", hint="add --executor ray")
+    return ExecutorOptions(kind, address, cpus, gpus, max_inflight, retries)
 
 
 def _check_oneshot_options(

@@ -50,7 +50,8 @@ SPACE = _SpaceType()
 def space() -> None:
     """Search spaces: .cell files whose `space cell`s state a controller's choices.
 
-    SPACE is a path or a bundled space: nasnet, pnas, enas_micro, enas_chain, darts, nb201.
+    SPACE is a path or a bundled space: nasnet, pnas, enas_micro, enas_chain, darts, nb201
+    (cell spaces) and anynetx_a ... anynetx_e, regnetx (design spaces: stages, not cells).
     Every sample is an ordinary .cell file that compiles on the space's skeleton.
 
     \b
@@ -163,18 +164,23 @@ def info(
         click.echo(json.dumps(facts, indent=2))
         return
     over = "every architecture" if costs.exhaustive else f"{costs.looked_at} seeded samples"
-    per = (
-        "options per stage (depth x width x bottleneck x group width; shared keys and "
-        "non-decreasing sequences on their own):"
-        if found.design is not None
-        else "options per block (inputs x ops x combine x skips):"
-    )
+    per = "options per block (inputs x ops x combine x skips):"
+    if found.design is not None:
+        per = (
+            "options per stage (depth x width x bottleneck x group width; shared keys and "
+            "non-decreasing sequences on their own):"
+            if found.design.kind == "stages"
+            else "options (the RegNet rule's parameters):"
+        )
     lines = [
         f"{found.name}  ({len(found.decisions())} decisions)",
         *_cell_lines(found),
         per,
         *_block_lines(found),
-        f"architectures: {found.size():,} (exact: the product above)",
+        f"architectures: {found.size():,} (exact: the product above)"
+        if found.design is None or found.design.kind == "stages"
+        else f"vectors: {found.size():,} (exact: the product above; those whose rule makes "
+        f"another stage count than {found.design.stages_wanted} name no network)",
     ]
     if found.design is None:
         lines.append(f"with unordered add operands: {found.symmetric_size():,}")

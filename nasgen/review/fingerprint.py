@@ -22,7 +22,9 @@ concatenated states to, so the hash includes that width (a ``concat`` block is w
 
 The network part is the resolved ``NetworkSpec`` (every key but the cell names) and the
 convention's rules (not its preset name); each cell the network uses is hashed under its role
-(``normal``, ``reduction``, ``stem_cell``), so renaming a cell changes nothing either.
+(``normal``, ``reduction``, ``stem_cell``), so renaming a cell changes nothing either. A stage
+network is hashed by its stages (depth, width, stride, b, g each), so a ``body = regnet`` file
+and its explicit stage form (``nasgen space regnet --cell``) hash alike.
 
 NOTE: [Canonical labelling]
 Blocks first get a Merkle hash, bottom up from the inputs: the block's combine and its
@@ -45,8 +47,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from nasgen.dsl.network import KEYS, NetworkSpec
-from nasgen.dsl.resolve import Architecture, ResolvedBlock, ResolvedCell, ResolvedOp
+from nasgen.dsl.network import KEYS, REGNET_KEYS, STAGE_KEYS, NetworkSpec
+from nasgen.dsl.resolve import Architecture, ResolvedBlock, ResolvedCell, ResolvedOp, body_stages
 
 __all__ = [
     "FORMAT",
@@ -250,6 +252,13 @@ def architecture_hash(arch: Architecture) -> str:
         for k, v in arch.network.as_dict().items()
         if not KEYS[k].cell_name
     }
+    if arch.network.body != "cells":  # a RegNet and its stage form are one network
+        for key in ("body", *REGNET_KEYS, *STAGE_KEYS):
+            network.pop(key, None)
+        network["stages"] = [
+            [s.depth, s.width, s.stride, s.bottleneck, s.group_width]
+            for s in body_stages(arch.network)
+        ]
     cells: dict[str, Json] = {
         role: fingerprint_cell(arch.cells[name]).digest if name in arch.cells else None
         for role, name in used_cells(arch.network).items()

@@ -21,7 +21,7 @@ from nasgen.search.base import Evaluator
 from nasgen.search.config import SearchConfig
 from nasgen.search.evaluators import make_evaluator
 from nasgen.search.evaluators.train import parse_train_spec
-from nasgen.search.executors import make_executor
+from nasgen.search.executors import ExecutorOptions, make_executor
 from nasgen.search.journal import Journal
 from nasgen.search.loop import Search
 from nasgen.search.oneshot_loop import OnBatch, OneShotSearch
@@ -185,17 +185,23 @@ def build_oneshot(
 
 
 def build_search(
-    journal: Journal, config: SearchConfig, evaluator: Evaluator | None = None
+    journal: Journal,
+    config: SearchConfig,
+    evaluator: Evaluator | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> Search:
     """The multi-trial search ``config`` describes over ``journal`` (new or resumed).
 
     ``evaluator``: one already built from ``config.evaluator`` (with its variant), shared by
     several searches so a table is read once; one is built when None. More than one worker
-    evaluates in a process pool, each worker building its own evaluator from the spec.
+    evaluates in a process pool, each worker building its own evaluator from the spec;
+    ``executor`` (kind ``ray``) runs the trials as Ray tasks, a lost worker journaled.
     """
     space = space_of(config)
     options = CompileOptions(variant=config.variant)
     used = evaluator if evaluator is not None else make_evaluator(config.evaluator, options)
     strategy = make_strategy(config.strategy, space.decisions(), config.seed, config.params)
-    executor = make_executor(config.evaluator, options, config.workers, lambda: used)
-    return Search(journal, config, space, strategy, executor, getattr(used, "has_cost", False))
+    runner = make_executor(
+        config.evaluator, options, config.workers, lambda: used, executor, journal.add_failure
+    )
+    return Search(journal, config, space, strategy, runner, getattr(used, "has_cost", False))

@@ -44,6 +44,10 @@ class Constraints:
         return ", ".join(parts)
 
 
+MAX_IDLE_PROPOSALS = 10_000
+"""Consecutive proposals that are duplicates or rejected before a search gives up (default)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchConfig:
     """Everything that defines a search (the space's text included)."""
@@ -64,6 +68,7 @@ class SearchConfig:
     top_k: int = 5
     count_duplicates: bool = False  # a duplicate counts against the budget (NB-201's loops)
     device: str = "cpu"  # where a one-shot method trains its supernet
+    max_idle: int = MAX_IDLE_PROPOSALS  # proposals in a row duplicate or rejected: it stops
 
     def __post_init__(self) -> None:
         """Refuse a search that could never stop."""

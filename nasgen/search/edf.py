@@ -19,16 +19,15 @@ evaluates the very models the complexity EDFs describe.
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nasgen.api import CompileOptions, cost_module
 from nasgen.errors import NasgenError
-from nasgen.ir.stage_cost import StageCoster
 from nasgen.review.fingerprint import architecture_hash
 from nasgen.search.config import Constraints
+from nasgen.search.prefilter import StagePrefilter
 from nasgen.search.strategies.random_search import RandomSearch
 from nasgen.space import SearchSpace
 
@@ -44,8 +43,10 @@ __all__ = [
 ]
 
 MEASURES = ("params", "macs", "acts")
-MAX_MISSES = 10_000
-"""Draws in a row outside the regime (or repeats) before sampling gives up, as a search does."""
+FIRST_HIT = 200_000
+"""Draws without a single model in the regime before sampling gives up."""
+DRAWS_PER_MODEL = 10_000
+"""Draws per model asked for before sampling gives up (AnyNetX_A in 400MF takes some 1,200)."""
 _UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 
 
@@ -125,61 +126,48 @@ def sample_space(
     options: CompileOptions | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SpaceSample:
-    """The first ``n`` distinct networks in ``regime`` among the seeded random draws."""
+    """The first ``n`` distinct networks in ``regime`` among the seeded random draws.
+
+    Gives up (E872) after ``FIRST_HIT`` draws without a model, or ``DRAWS_PER_MODEL`` x n
+    draws in all; pycls's sweep draws up to a million.
+    """
     from nasgen.dsl.printer import print_module
 
     options = options or CompileOptions()
     strategy = RandomSearch(tuple(d.size for d in space.decisions()), seed)
-    coster = _coster(space, options, seed)
-    design = space.design
     bounds = regime.constraints()
+    prefilter = StagePrefilter(space, options, bounds)
     models: list[Model] = []
     seen: set[str] = set()
-    drawn = outside = repeats = misses = 0
+    drawn = outside = repeats = 0
     while len(models) < n:
-        if misses >= MAX_MISSES:
+        if drawn >= DRAWS_PER_MODEL * n or (not models and drawn >= FIRST_HIT):
             raise NasgenError(
                 "E872",
                 f"{space.name}: {len(models)} of {n} networks in regime {regime.label} after "
-                f"{drawn:,} draws ({misses:,} in a row missed)",
+                f"{drawn:,} draws",
                 hint="widen --regime, or check it against `nasgen space info` (its MAC range)",
             )
         choices = strategy.ask()
         drawn += 1
-        fast = None
-        if coster is not None and design is not None:  # most draws fall outside: cost them fast
-            try:
-                stages = design.stages(choices[len(choices) - len(design.decisions) :])
-                fast = coster.cost(stages, bounds.max_macs)
-            except NasgenError:
-                fast = None
-            if fast is not None and bounds.violation(fast[0], fast[1]) is not None:
-                outside += 1
-                misses += 1
-                continue
+        if prefilter.reject(choices) is not None:
+            outside += 1
+            continue
         try:
             module = space.decode(choices)
             arch, cost = cost_module(module, options)
         except NasgenError:
             outside += 1
-            misses += 1
             continue
         if bounds.violation(cost.params, cost.macs) is not None:
             outside += 1
-            misses += 1
             continue
-        if fast is not None and fast != (cost.params, cost.macs, cost.acts):
-            raise NasgenError(
-                "E899", f"{space.name}: the stage coster says {fast} for draw {drawn - 1}, the "
-                f"full cost {(cost.params, cost.macs, cost.acts)}", hint="a bug; please report it"
-            )  # fmt: skip
+        _agree(prefilter, choices, (cost.params, cost.macs, cost.acts), space.name)
         digest = architecture_hash(arch)
         if digest in seen:
             repeats += 1
-            misses += 1
             continue
         seen.add(digest)
-        misses = 0
         text = print_module(module)
         models.append(Model(drawn - 1, choices, text, digest, cost.params, cost.macs, cost.acts))
         if progress is not None:
@@ -187,15 +175,19 @@ def sample_space(
     return SpaceSample(space.name, tuple(models), drawn, outside, repeats)
 
 
-def _coster(space: SearchSpace, options: CompileOptions, seed: int) -> StageCoster | None:
-    """A stage coster on the design space's skeleton (None for cell spaces)."""
-    if space.design is None:
-        return None
-    try:
-        arch, _ = cost_module(space.decode(space.sample(random.Random(seed))), options)
-    except NasgenError:
-        return None  # the skeleton holds no sample: every draw takes the full path
-    return StageCoster(arch)
+def _agree(
+    prefilter: StagePrefilter, choices: tuple[int, ...], full: tuple[int, int, int], name: str
+) -> None:
+    """The stage coster must give a kept model's full cost (a guard, not a second opinion)."""
+    design, coster = prefilter.space.design, prefilter.coster
+    if design is None or coster is None:
+        return
+    fast = coster.cost(design.stages(choices[len(choices) - len(design.decisions) :]))
+    if fast is not None and fast != full:
+        raise NasgenError(
+            "E899", f"{name}: the stage coster says {fast}, the full cost {full}",
+            hint="a bug in nasgen; please report it with the space",
+        )  # fmt: skip
 
 
 def edf(values: Sequence[float]) -> tuple[list[float], list[float]]:

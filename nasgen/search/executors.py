@@ -1,4 +1,4 @@
-"""Executors: where evaluations run. In this process (the default) or in a local process pool.
+"""Executors: where evaluations run. In this process (the default), a local process pool, or Ray.
 
 Pipeline stage: search. Imports ``concurrent.futures`` and ``nasgen.search``; the evaluator
 is built inside each worker from its spec, so nothing unpicklable crosses a process boundary.
@@ -11,13 +11,37 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from nasgen.api import CompileOptions
 from nasgen.errors import NasgenError
-from nasgen.search.base import Evaluation, Evaluator
+from nasgen.search.base import Evaluation, Evaluator, Executor
 from nasgen.search.evaluators import make_evaluator
 
-__all__ = ["InlineExecutor", "ProcessExecutor", "evaluate_safely"]
+__all__ = [
+    "ExecutorOptions",
+    "InlineExecutor",
+    "ProcessExecutor",
+    "evaluate_safely",
+    "make_executor",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorOptions:
+    """Where trials run: ``local`` (this process or a process pool) or ``ray``.
+
+    They change where and how fast, never what: a search's results are the same with any,
+    so they are not part of its configuration and may change on ``--resume``.
+    """
+
+    kind: str = "local"
+    address: str | None = None  # ray: None starts a local cluster; auto or HOST:PORT joins one
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    max_inflight: int | None = None  # ray: trials submitted at once (default: --workers)
+    retries: int = 2  # ray: a trial whose worker is lost runs again this many times
+
 
 Finished = tuple[int, Evaluation, float, str]
 
@@ -110,9 +134,22 @@ class ProcessExecutor:
 
 
 def make_executor(
-    spec: str, options: CompileOptions | None, workers: int, factory: Callable[[], Evaluator]
-) -> InlineExecutor | ProcessExecutor:
-    """Inline for one worker, else a process pool."""
+    spec: str,
+    options: CompileOptions | None,
+    workers: int,
+    factory: Callable[[], Evaluator],
+    settings: ExecutorOptions | None = None,
+    on_loss: Callable[[int, str, str], int] | None = None,
+) -> Executor:
+    """Inline for one worker, else a process pool; Ray tasks with ``settings.kind == "ray"``.
+
+    ``on_loss`` records a lost Ray worker (the journal's ``add_failure``).
+    """
+    if settings is not None and settings.kind == "ray":
+        from nasgen.search.ray_executor import RayExecutor
+
+        inflight = settings.max_inflight or workers
+        return RayExecutor(spec, options, settings, inflight, on_loss)
     if workers <= 1:
         return InlineExecutor(factory())
     return ProcessExecutor(spec, options, workers)

@@ -21,7 +21,8 @@ its weights since the last step costs a few bytes, not megabytes. A one-shot sea
 ENAS) writes one trial an epoch (the derived cell, with the epoch's numbers) together with its
 state and ``checkpoint``: one row, the supernet's weights and optimizer states after the
 latest epoch, replaced in the same transaction (a supernet's megabytes are kept once, not
-once an epoch).
+once an epoch). ``failures``: each time a worker was lost while running a trial (a killed
+process, a lost node), before the trial ran again; a trial's row is still written once.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ CREATE TABLE states (
 """
 _BLOBS = "CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, data BLOB NOT NULL)"
 _CHECKPOINT = "CREATE TABLE IF NOT EXISTS checkpoint (name TEXT PRIMARY KEY, data BLOB NOT NULL)"
+_FAILURES = (
+    "CREATE TABLE IF NOT EXISTS failures (trial INTEGER NOT NULL, attempt INTEGER NOT NULL, "
+    "error TEXT NOT NULL, worker TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (trial, attempt))"
+)
 _BLOB = "$blob"
 
 TIMING_COLUMNS = ("seconds", "worker", "proposed_at", "finished_at")
@@ -160,6 +165,7 @@ class Journal:
             conn.executescript(_SCHEMA)
             conn.execute(_BLOBS)
             conn.execute(_CHECKPOINT)
+            conn.execute(_FAILURES)
             rows = [("kind", _KIND), ("format", str(FORMAT)), ("config", json.dumps(config))]
             conn.executemany("INSERT INTO meta VALUES (?, ?)", rows)
             conn.close()  # the last connection: the WAL is checkpointed into the file
@@ -193,6 +199,7 @@ class Journal:
             )
         conn.execute(_BLOBS)  # journals written before blobs existed have none yet
         conn.execute(_CHECKPOINT)
+        conn.execute(_FAILURES)
         return cls(directory, conn)
 
     def _meta(self, key: str) -> str:
@@ -303,6 +310,26 @@ class Journal:
                 "INSERT OR REPLACE INTO checkpoint (name, data) VALUES ('latest', ?)",
                 (checkpoint,),
             )
+
+    def add_failure(self, trial: int, error: str, worker: str) -> int:
+        """Record that a worker was lost while running ``trial`` (it will run again); its count."""
+        with self._conn:
+            self._conn.execute("BEGIN")
+            (attempt,) = self._conn.execute(
+                "SELECT COUNT(*) FROM failures WHERE trial = ?", (trial,)
+            ).fetchone()
+            self._conn.execute(
+                "INSERT INTO failures VALUES (?, ?, ?, ?, ?)",
+                (trial, attempt, error, worker, time.time()),
+            )
+        return int(attempt) + 1
+
+    def failures(self) -> list[tuple[int, int, str, str]]:
+        """(trial, attempt, error, worker) of every lost worker, in order."""
+        rows = self._conn.execute(
+            "SELECT trial, attempt, error, worker FROM failures ORDER BY trial, attempt"
+        ).fetchall()
+        return [(int(t), int(a), str(e), str(w)) for t, a, e, w in rows]
 
     def checkpoint(self) -> bytes | None:
         """The one-shot checkpoint of the latest epoch, or None."""

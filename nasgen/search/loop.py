@@ -4,11 +4,13 @@ Pipeline stage: search. Imports ``nasgen.api``, ``nasgen.review``, ``nasgen.spac
 rest of ``nasgen.search``; never a framework itself.
 
 NOTE: [Deterministic with any number of workers] Results are told to the strategy in proposal
-order, and trial ``t`` is asked only once trials ``0 .. t - workers`` have been told, so
-what a strategy sees, and therefore what it asks, depends on the seed alone, never on which
-worker finished first. A resumed search restores the strategy's last state from the journal
-(the ask or tell it was saved with) and re-runs only the evaluations that never finished,
-so it ends with the rows an uninterrupted run writes (timings and workers aside).
+order, and trial ``t`` is asked when exactly trials ``0 .. t - workers`` have been told (every
+ask the told count allows comes before the next tell), so what a strategy sees, and
+therefore what it asks, depends on the seed alone, never on which worker finished first or
+how many results one poll brought back. A resumed search restores the strategy's last state
+from the journal (the ask or tell it was saved with) and re-runs only the evaluations that
+never finished, so it ends with the rows an uninterrupted run writes (timings and workers
+aside).
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from nasgen.dsl.printer import print_module
 from nasgen.errors import NasgenError
 from nasgen.review import architecture_hash
 from nasgen.search.base import Evaluation, Executor, Proposal, Strategy, Told
-from nasgen.search.config import SearchConfig
+from nasgen.search.config import MAX_IDLE_PROPOSALS, SearchConfig
 from nasgen.search.journal import Journal, TrialRow
+from nasgen.search.prefilter import StagePrefilter
 from nasgen.space import SearchSpace
 
 __all__ = ["MAX_IDLE_PROPOSALS", "Progress", "Search"]
 
-MAX_IDLE_PROPOSALS = 10_000
-"""Consecutive proposals that are duplicates or rejected before the search gives up."""
+
+class _OutsideError(Exception):
+    """The prefilter's rejection (carries the message)."""
 
 
 @dataclass(slots=True)
@@ -69,6 +73,7 @@ class Search:
         self.executor = executor
         self.has_cost = has_cost
         self.options = CompileOptions(variant=config.variant)
+        self.prefilter = StagePrefilter(space, self.options, config.constraints)
         self.rows: list[TrialRow] = list(journal.trials())
         self.seen: dict[str, int] = {}
         for row in self.rows:
@@ -137,16 +142,25 @@ class Search:
             return False
         if cfg.time_budget is not None and p.spent >= cfg.time_budget:
             return False
-        if p.idle >= MAX_IDLE_PROPOSALS:
+        if p.idle >= cfg.max_idle:
             p.stopped = (
-                f"{MAX_IDLE_PROPOSALS:,} proposals in a row were duplicates or rejected; the "
+                f"{cfg.max_idle:,} proposals in a row were duplicates or rejected; the "
                 "strategy has nothing new to try within the constraints"
             )
             return False
         return True
 
-    def _tell_ready(self) -> None:
-        while self.told < self.asked and self.rows[self.told].finished:
+    def _advance(self) -> None:
+        """Ask what the told count allows, then tell the next finished trial; repeat.
+
+        Every ask comes before the next tell, so trial t is asked when exactly
+        max(0, t - workers + 1) trials have been told, however the results arrived.
+        """
+        while True:
+            while self._can_ask():
+                self._propose()
+            if not (self.told < self.asked and self.rows[self.told].finished):
+                return
             row = self.rows[self.told]
             proposal = Proposal(row.trial, row.choices, row.text, row.arch_hash)
             self.strategy.tell(Told(proposal, self._reward(row)))
@@ -160,10 +174,7 @@ class Search:
                 self.executor.submit(row.trial, row.text, self.config.eval_seed(row.trial))
         try:
             while True:
-                self._tell_ready()
-                while self._can_ask():
-                    self._propose()
-                    self._tell_ready()
+                self._advance()
                 if self.executor.pending() == 0 and self.told == self.asked:
                     break
                 for trial, result, seconds, worker in self.executor.poll(timeout=0.5):
@@ -179,13 +190,18 @@ class Search:
         choices = self.strategy.ask()
         params = macs = None
         module, text = None, ""
+        early = self.prefilter.reject(choices)  # a design space far outside the MAC bounds
         try:
+            if early is not None:
+                raise _OutsideError(early)
             module = self.space.decode(choices)
             text = print_module(module)
             arch, cost = cost_module(module, self.options)
             params, macs = cost.params, cost.macs
             digest = architecture_hash(arch)
             error = self.config.constraints.violation(params, macs)
+        except _OutsideError as out:  # no file built: no text, no hash
+            digest, error = f"rejected:{trial}", str(out)
         except NasgenError as err:  # the skeleton cannot hold it, or no vector of the space
             what = "does not compile" if module is not None else "not a vector of this space"
             digest, error = f"invalid:{trial}", f"{what}: {err}"

@@ -147,7 +147,10 @@ def _values(setting: SpaceSetting) -> tuple[int | float, ...]:
         step = rest[0] if rest else 1.0
         if step <= 0 or hi < lo:
             raise _error(f"`{key} = range(lo, hi, step)` needs lo <= hi and step > 0", span)
-        count = math.floor((hi - lo) / step + 1e-9) + 1
+        ratio = (hi - lo) / step
+        if not math.isfinite(ratio) or ratio >= MAX_VALUES:
+            raise _error(f"`{key}` has over {MAX_VALUES:,} values", span)
+        count = math.floor(ratio + 1e-9) + 1
         if count > MAX_VALUES:
             raise _error(f"`{key}` has {count:,} values, over {MAX_VALUES:,}", span)
         found = tuple(_number(round(lo + i * step, 10), key, span) for i in range(count))
@@ -160,7 +163,24 @@ def _values(setting: SpaceSetting) -> tuple[int | float, ...]:
         )  # fmt: skip
     if len(set(found)) != len(found):
         raise _error(f"`{key}` lists a value twice", span)
+    for v in found:
+        problem = _problem(key, v)
+        if problem is not None:
+            raise _error(f"`{key}` value {v:g}: {problem}", span)
     return found
+
+
+def _problem(key: str, v: int | float) -> str | None:
+    """What the RegNet rule (or a stage) cannot take in this value of ``key``, or None."""
+    if key == "depth" and v > 1024:
+        return "over 1024 blocks"
+    if key == "w0" and v % 8 != 0:
+        return "w0 must be a multiple of 8 (the RegNet rule)"
+    if key == "wm" and v <= 1:
+        return "wm must be above 1"
+    if key == "bottleneck" and not (v < 1 or float(v).is_integer()):
+        return "a bottleneck ratio is below 1 or whole (pycls BOT_MUL)"
+    return None
 
 
 def _names(setting: SpaceSetting | None, allowed: Sequence[str]) -> tuple[str, ...]:
@@ -209,6 +229,13 @@ def read_design(design: SpaceDesignDef) -> DesignSpec:
         values[key] = _values(setting)
     shared = _names(design.setting("shared"), keys)
     increasing = _names(design.setting("increasing"), keys)
+    for key in increasing:
+        if list(values[key]) != sorted(values[key]):
+            setting = design.setting(key)
+            raise _error(
+                f"`{key}` is increasing, so its values must be listed in ascending order",
+                setting.value_span if setting is not None else design.span,
+            )
     both = set(shared) & set(increasing)
     if both:
         setting = design.setting("increasing")

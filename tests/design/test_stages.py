@@ -140,3 +140,12 @@ def test_space_regnet_cell_prints_a_file_that_compiles_to_the_model() -> None:
 def test_stage_overrides_from_the_command_line() -> None:
     result = api.analyze(tiny(), CompileOptions(settings=(("input_size", 64),)))
     assert result.graph is not None
+
+
+def test_a_regnet_and_its_stage_form_hash_alike() -> None:
+    for name in ("regnetx_200mf", "regnety_1_6gf"):
+        regnet = api.analyze(name)
+        explicit = api.analyze(print_module(with_stages(regnet.module, ZOO[name].stages())))
+        assert architecture_hash(explicit.arch) == architecture_hash(regnet.arch)
+    other = api.analyze(tiny(extra="group_widths = [8] bottlenecks = [0.5]"))
+    assert architecture_hash(other.arch) != architecture_hash(api.analyze(tiny()).arch)

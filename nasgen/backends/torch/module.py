@@ -48,7 +48,7 @@ def drop_path(x: Tensor, prob: float) -> Tensor:
 class _ThenReLU:
     """A layer and the ReLU after it, as one step of the plan (not a module: no new names).
 
-    The ReLU runs in place: the layers it follows (``_FRESH``) return a new tensor that
+    The ReLU runs in place: the layers it follows (``_fresh``) return a new tensor that
     nothing else reads, and none needs its output for its gradient (ResNet's BN-ReLU).
     """
 
@@ -61,8 +61,17 @@ class _ThenReLU:
         return torch.relu_(self.layer(*args))
 
 
-_FRESH = ("conv_bn", "add", "batch_norm")
-"""Ops whose torch layer returns a new tensor, never a view of an input nor one it keeps."""
+def _fresh(node: IRNode) -> bool:
+    """Whether the node's layer returns a new tensor its gradient does not need.
+
+    A conv-BN; an add of two or more operands (one operand is returned as it is); a BN
+    without its own ReLU (ReLU's backward reads its output).
+    """
+    if node.op == "conv_bn":
+        return True
+    if node.op == "add":
+        return len(node.inputs) >= 2
+    return node.op == "batch_norm" and not node.attrs.get_bool("relu", False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +214,7 @@ def _fuse_relus(graph: IRGraph, nodes: list[IRNode], plan: list[_Step]) -> list[
             continue
         src = node.inputs[0]
         k_src = at.get(position[src])
-        fresh = graph.node(src).op in _FRESH
+        fresh = _fresh(graph.node(src))
         if k_src is None or readers[src] != 1 or src in outputs or not fresh:
             continue
         before = fused[k_src]

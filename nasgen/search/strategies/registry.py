@@ -219,6 +219,13 @@ def decision_kind(name: str) -> str:
     return "input" if last.startswith(("input", "skip")) else "op"
 
 
+MAX_LEARNED_OPTIONS = 100_000
+"""Options of one decision a learning strategy (a controller, PNAS's predictor) can hold: it
+keeps an embedding and an output row per option. A design space's non-decreasing widths are
+one decision of some 1e7 options (docs/spaces.md)."""
+_ANY_SIZE = ("random", "rea")
+
+
 def make_strategy(
     strategy: str, decisions: Sequence[Decision], seed: int, params: Mapping[str, Any]
 ) -> Strategy:
@@ -232,6 +239,14 @@ def make_strategy(
         )
     cls = getattr(importlib.import_module(info.module), info.cls)
     sizes = tuple(d.size for d in decisions)
+    widest = max(decisions, key=lambda d: d.size, default=None)
+    if strategy not in _ANY_SIZE and widest is not None and widest.size > MAX_LEARNED_OPTIONS:
+        raise NasgenError(
+            "E856",
+            f"{strategy} learns a weight per option of each decision; {widest.name} has "
+            f"{widest.size:,} options (over {MAX_LEARNED_OPTIONS:,})",
+            hint="search this space with random or rea, which draw and mutate without weights",
+        )
     extra: dict[str, Any] = {}
     if info.wants_kinds:
         extra["kinds"] = tuple(decision_kind(d.name) for d in decisions)

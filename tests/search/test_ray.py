@@ -1,0 +1,182 @@
+"""Trials on a real local Ray cluster: the same journal as a local search, a worker killed
+mid-trial retried and journaled (every trial once, the same results), the driver killed and
+resumed, and clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from search_helpers import content_rows, kill_when, synthetic_table
+
+from nasgen.errors import NasgenError
+from nasgen.search.builder import build_search, prepare
+from nasgen.search.config import SearchConfig
+from nasgen.search.executors import ExecutorOptions
+from nasgen.search.journal import JOURNAL_NAME, Journal
+from nasgen.search.ray_executor import RayExecutor, import_ray
+
+ray = pytest.importorskip("ray")  # the dev extra installs it; CI runs these
+_CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
+RAY = ExecutorOptions("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    """A local Ray cluster (GCS, raylet and worker processes) for the module's tests."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _config(
+    space: str, evaluator: str, budget: int, workers: int = 2
+) -> tuple[SearchConfig, object]:
+    ready = prepare(space, None, evaluator, None, None)
+    config = SearchConfig(
+        ready.space_text, ready.space_name, "rea", evaluator, ready.metric, 5, budget,
+        params={"population": 6, "sample": 3}, workers=workers,
+    )  # fmt: skip
+    return config, ready.evaluator
+
+
+def _search(
+    folder: Path, space: str, evaluator: str, budget: int, executor: ExecutorOptions | None
+) -> Journal:
+    config, built = _config(space, evaluator, budget)
+    journal = Journal.create(folder, config.to_json())
+    build_search(journal, config, built, executor).run()  # type: ignore[arg-type]
+    return journal
+
+
+def test_a_ray_search_writes_the_journal_of_a_local_one(cluster: None, tmp_path: Path) -> None:
+    table = synthetic_table(tmp_path / "t.csv", seed=1)
+    spec = f"table:{table}"
+    local = _search(tmp_path / "local", "nb201", spec, 24, None)
+    remote = _search(tmp_path / "ray", "nb201", spec, 24, RAY)
+    workers = {r.worker for r in remote.trials() if r.status == "done"}
+    local.close(), remote.close()
+    assert content_rows(tmp_path / "ray") == content_rows(tmp_path / "local")
+    assert all(w and w.startswith("ray:") for w in workers) and len(workers) == 2
+
+
+def _kill_a_worker_mid_trial(stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first Ray worker seen running a trial (its title is ray::_evaluate)."""
+    while not stop.is_set() and not killed:
+        out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+        pids = [int(line.split()[0]) for line in out.splitlines() if "ray::_evaluate" in line]
+        if pids:
+            time.sleep(0.05)
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+        time.sleep(0.01)
+
+
+def test_a_worker_killed_mid_trial_is_retried_once_and_journaled(
+    cluster: None, tmp_path: Path
+) -> None:
+    spec = "train:digits,epochs=1,max_batches=3"
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_a_worker_mid_trial, args=(stop, killed))
+    killer.start()
+    try:
+        remote = _search(tmp_path / "ray", "nb201", spec, 4, RAY)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no worker was seen running a trial"
+    rows = list(remote.trials())
+    failures = remote.failures()
+    remote.close()
+    assert [r.trial for r in rows] == list(range(len(rows)))  # every trial once
+    assert sum(r.status == "done" for r in rows) == 4
+    assert failures and all("WorkerCrashedError" in f[2] or "died" in f[2] for f in failures)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each Ray worker (one CPU a trial) trains
+    try:
+        local = _search(tmp_path / "local", "nb201", spec, 4, None)
+    finally:
+        torch.set_num_threads(threads)
+    local_rows = list(local.trials())
+    local.close()
+    assert [(r.arch_hash, r.reward) for r in rows] == [(r.arch_hash, r.reward) for r in local_rows]
+
+
+def test_the_driver_killed_resumes_with_the_same_journal(cluster: None, tmp_path: Path) -> None:
+    table = synthetic_table(tmp_path / "t.csv", seed=2)
+    base = [
+        *_CLI, "search", "nb201", "--evaluator", f"table:{table}", "--metric", "valid",
+        "--strategy", "rea", "--seed", "3", "--budget", "60", "--workers", "2",
+        "--executor", "ray", "--address", "auto",
+    ]  # fmt: skip
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    subprocess.run([*base, "-o", str(whole)], check=True, capture_output=True)
+    assert kill_when([*base, "-o", str(cut)], cut / JOURNAL_NAME, 20, 0.05, 120)
+    resumed = subprocess.run(
+        [*_CLI, "search", "--resume", str(cut), "--executor", "ray", "--address", "auto"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert content_rows(cut) == content_rows(whole)
+
+
+def test_an_evaluator_that_raises_is_a_failed_trial(cluster: None) -> None:
+    executor = RayExecutor("table:/nonexistent/t.csv", None, RAY, 2)
+    try:
+        executor.submit(0, "nasgen 1\n", 0)
+        found: list[object] = []
+        deadline = time.monotonic() + 60
+        while not found and time.monotonic() < deadline:
+            found = list(executor.poll(timeout=1))
+    finally:
+        executor.close()
+    assert len(found) == 1
+    trial, result, _, _ = found[0]  # type: ignore[misc]
+    assert trial == 0 and result.error and "evaluator raised" in result.error
+    assert "nonexistent" in result.error
+
+
+def test_back_pressure_holds_trials_on_the_driver(cluster: None, tmp_path: Path) -> None:
+    table = synthetic_table(tmp_path / "t.csv")
+    executor = RayExecutor(f"table:{table}", None, RAY, 1)
+    try:
+        for t in range(3):
+            executor.submit(t, "nasgen 1\n", t)
+        assert executor.pending() == 3 and len(executor._running) == 1
+        done: list[int] = []
+        deadline = time.monotonic() + 60
+        while len(done) < 3 and time.monotonic() < deadline:
+            done += [f[0] for f in executor.poll(timeout=1)]
+            assert len(executor._running) <= 1
+    finally:
+        executor.close()
+    assert sorted(done) == [0, 1, 2]
+
+
+def test_ray_settings_need_the_ray_executor_and_ray(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from nasgen.cli import main
+
+    out = CliRunner().invoke(main, [
+        "search", "nb201", "--evaluator", "table:nb201", "--budget", "2", "--max-inflight", "3",
+        "-o", str(tmp_path / "r"),
+    ])  # fmt: skip
+    assert out.exit_code == 1 and "E853" in out.output and "--executor ray" in out.output
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(NasgenError) as err:
+        import_ray()
+    assert err.value.code == "E875" and "nasgen[ray]" in (err.value.hint or "")
