@@ -15,7 +15,12 @@ Rows:
   - NB-201's protocol on table:nb201 (reward cifar10_valid; reported: the chosen cell's test
     accuracy on CIFAR-10, CIFAR-100 and ImageNet16-120) for random search, regularized
     evolution (P=10, S=3 and P=30, S=10) and REINFORCE (per-decision logits, lr 0.01 and 0.5)
-    over S seeds at 100 evaluations: mean and std.
+    over S seeds at 100 evaluations: mean and std;
+  - executors (``--executors`` runs only these): the overhead per trial of the inline
+    executor, a local process pool and Ray (a local cluster, 2 workers) on table trials
+    (microseconds of evaluation, so the time is the executor's), and the speed-up of 2
+    workers over 1 on CPU-bound trials (``train:digits``, one thread a trial) for the pool
+    and for Ray. Ray's start-up (seconds) is reported apart from its per-trial overhead.
 """
 
 from __future__ import annotations
@@ -238,13 +243,87 @@ def strategy_seeds(
     }
 
 
+def _timed_search(
+    tmp: Path, label: str, evaluator: str, budget: int, workers: int, kind: str
+) -> float:
+    """Seconds of one random search on NB-201 (journal and all), with this executor."""
+    from nasgen.search.builder import build_search
+    from nasgen.search.executors import ExecutorOptions
+
+    text = (Path(__file__).parents[1] / "genotypes" / "spaces" / "nb201.cell").read_text()
+    metric = "cifar10_valid" if evaluator.startswith("table") else "valid_acc"
+    config = SearchConfig(text, "nb201", "random", evaluator, metric, 0, budget, workers=workers)
+    journal = Journal.create(tmp / label, config.to_json())
+    start = time.perf_counter()
+    build_search(journal, config, executor=ExecutorOptions(kind)).run()
+    seconds = time.perf_counter() - start
+    journal.close()
+    return seconds
+
+
+def executor_rows(quick: bool) -> list[dict[str, object]]:
+    """Per-trial overhead of each executor, and 2 workers against 1 on CPU-bound trials."""
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread a trial, in every worker
+    import ray
+    import torch
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray_start = time.perf_counter() - start
+    rows: list[dict[str, object]] = []
+    n = 100 if quick else 400
+    train = "train:digits,epochs=1,max_batches=24"
+    k = 4 if quick else 12
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        for kind, workers in (("local", 1), ("local", 2), ("ray", 2)):
+            label = f"{kind}{workers}"
+            seconds = _timed_search(base, f"t{label}", "table:nb201", n, workers, kind)
+            name = {"local1": "inline", "local2": "process pool", "ray2": "ray"}[label]
+            rows.append({"executor": name, "workers": workers, "trials": n,
+                         "ms_per_trial": 1000 * seconds / n})  # fmt: skip
+        for kind in ("local", "ray"):
+            one = _timed_search(base, f"{kind}-1", train, k, 1, kind)
+            two = _timed_search(base, f"{kind}-2", train, k, 2, kind)
+            name = "inline / process pool" if kind == "local" else "ray"
+            rows.append({"executor": name, "cpu_bound_trials": k, "seconds_1": one,
+                         "seconds_2": two, "speedup": one / two})  # fmt: skip
+    ray.shutdown()
+    rows.append({"executor": "ray start-up", "seconds": ray_start})
+    return rows
+
+
+def _print_executors(rows: list[dict[str, object]]) -> None:
+    print("executors (random search on NB-201):")
+    for r in rows:
+        if "ms_per_trial" in r:
+            print(f"  {r['executor']:<24} {r['workers']} worker(s): {r['ms_per_trial']:.2f} ms a "
+                  f"table trial (over {r['trials']})")  # fmt: skip
+        elif "speedup" in r:
+            print(f"  {r['executor']:<24} {r['cpu_bound_trials']} train:digits trials: "
+                  f"{r['seconds_1']:.1f} s with 1 worker, {r['seconds_2']:.1f} s with 2: "
+                  f"x{r['speedup']:.2f}")  # fmt: skip
+        else:
+            print(f"  {r['executor']:<24} {r['seconds']:.1f} s (ray.init of a local cluster)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--executors", action="store_true", help="Only the executor rows.")
     args = parser.parse_args()
+    if args.executors:
+        rows = executor_rows(args.quick)
+        _print_executors(rows)
+        if args.json:
+            args.json.write_text(json.dumps({"executors": rows}, indent=2) + "\n")
+        return
     n = 100 if args.quick else 500
     out: dict[str, object] = {}
     rows = [
@@ -328,6 +407,8 @@ def main() -> None:
         dups = "counted" if row["count_duplicates"] else "free"
         cells = [f"{row[m + '_mean']:.2f} +- {row[m + '_std']:.2f}" for m in REPORTED]
         print(f"{label:<40} {dups:>7} {cells[0]:>15} {cells[1]:>15} {cells[2]:>16}")
+    out["executors"] = executors = executor_rows(args.quick)
+    _print_executors(executors)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
 
