@@ -23,6 +23,7 @@ from nasgen.api import (
     CompileOptions,
 )
 from nasgen.errors import NasgenError
+from nasgen.search.executors import ExecutorOptions
 
 __all__ = [
     "SEED_MAX",
@@ -264,3 +265,74 @@ def sample_options(fn: F) -> F:
     ):
         fn = option(fn)
     return fn
+
+
+def executor_options(fn: F) -> F:
+    """--executor and the Ray settings, shared by search run, search compare and space edf."""
+    for option in reversed(
+        (
+            click.option(
+                "--executor",
+                type=click.Choice(["local", "ray"]),
+                default="local",
+                show_default=True,
+                help="local: this process, or --workers processes; ray: Ray tasks (pip install "
+                '"nasgen[ray]"), --workers trials ahead. Results are the same with either.',
+            ),
+            click.option(
+                "--address",
+                help="ray: the cluster to join (auto, HOST:PORT); default: start one here.",
+            ),
+            click.option(
+                "--cpus-per-trial",
+                type=click.FloatRange(0, 1024),
+                default=1.0,
+                show_default=True,
+                help="ray: CPUs a trial reserves.",
+            ),
+            click.option(
+                "--gpus-per-trial",
+                type=click.FloatRange(0, 64),
+                default=0.0,
+                show_default=True,
+                help="ray: GPUs a trial reserves.",
+            ),
+            click.option(
+                "--max-inflight",
+                type=click.IntRange(1, 100_000),
+                help="ray: trials submitted to the cluster at once (default: --workers).",
+            ),
+            click.option(
+                "--retries",
+                type=click.IntRange(0, 100),
+                default=2,
+                show_default=True,
+                help="ray: times a trial runs again when its worker or node is lost.",
+            ),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def executor_settings(
+    kind: str,
+    address: str | None,
+    cpus: float,
+    gpus: float,
+    max_inflight: int | None,
+    retries: int,
+) -> ExecutorOptions:
+    """The executor settings; E853 for a Ray setting without ``--executor ray``."""
+    if kind != "ray":
+        given = [
+            ("--address", address is not None),
+            ("--cpus-per-trial", cpus != 1.0),
+            ("--gpus-per-trial", gpus != 0.0),
+            ("--max-inflight", max_inflight is not None),
+            ("--retries", retries != 2),
+        ]
+        for option, set_ in given:
+            if set_:
+                raise NasgenError("E853", f"{option} is a Ray setting", hint="add --executor ray")
+    return ExecutorOptions(kind, address, cpus, gpus, max_inflight, retries)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from nasgen.cli.app import sample_options, user_errors
+from nasgen.cli.app import executor_options, executor_settings, sample_options, user_errors
 from nasgen.cli.space import SPACE
 from nasgen.search.compare import (
     Tally,
@@ -97,6 +97,7 @@ def _shown(tally: Tally | None) -> str:
     is_flag=True,
     help="Duplicates count against --budget, as in NB-201's reference loops (see search run).",
 )
+@executor_options
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON on stdout.")
 @user_errors
 def compare(
@@ -118,6 +119,12 @@ def compare(
     max_macs: int | None,
     output: Path,
     count_duplicates: bool,
+    executor: str,
+    address: str | None,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    max_inflight: int | None,
+    retries: int,
     as_json: bool,
 ) -> None:
     """Compare strategies: seeds 0..K-1 of each, then mean ± std of what they found.
@@ -136,6 +143,9 @@ def compare(
         --param rea.population=10 --param rea.sample=3 -o cmp1
       nasgen search report cmp1/runs/rea/seed0
     """
+    runner = executor_settings(
+        executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
+    )
     comparison, evaluator = define_comparison(
         source, strategies, evaluator_spec, seeds=seeds, budget=budget, metric=metric,
         report=report, time_budget=time_budget, params=params, workers=workers,
@@ -158,7 +168,7 @@ def compare(
             bar.update(tally.done - shown, tally)
             shown = tally.done
 
-        tally = run_comparison(output, comparison, evaluator, tick)
+        tally = run_comparison(output, comparison, evaluator, tick, runner)
     table, notes = finish_comparison(output, comparison, getattr(evaluator, "has_cost", False))
     click.echo(json.dumps(table, indent=2) if as_json else table_markdown(table), nl=as_json)
     click.echo(

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from nasgen.cli.app import user_errors
+from nasgen.cli.app import executor_options, executor_settings, user_errors
 from nasgen.cli.space import SPACE, space
 from nasgen.dsl.options import CompileOptions
 from nasgen.errors import NasgenError
@@ -109,7 +109,7 @@ def _evaluate(
     )  # fmt: skip
     journal, _ = open_run(directory / name, config, name)
     try:
-        search = build_search(journal, config, prepared.evaluator)
+        search = build_search(journal, config, prepared.evaluator, args["executor"])
         with click.progressbar(
             length=args["n"], label=f"evaluating {name}", file=sys.stderr, hidden=quiet
         ) as bar:
@@ -157,6 +157,7 @@ class _Source:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--variant", help="Cost (and evaluate) on this variant of each space's network.")
+@executor_options
 @click.option("--no-plot", is_flag=True, help="Write the JSON only (no matplotlib needed).")
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), required=True,
@@ -174,6 +175,12 @@ def edf_command(
     seed: int,
     workers: int,
     variant: str | None,
+    executor: str,
+    address: str | None,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    max_inflight: int | None,
+    retries: int,
     no_plot: bool,
     output: Path,
     as_json: bool,
@@ -184,7 +191,8 @@ def edf_command(
     The complexity EDFs (params, MACs, activations) come from the static cost model: no
     training, seconds for n = 500. With --evaluator every model is also evaluated through
     the search loop (a random search per space, journaled in DIR/SPACE, resumed by running
-    the same command again) and the error EDFs are plotted. Each chart gives the two-sample
+    the same command again; --executor ray runs the trials on Ray) and the error EDFs are
+    plotted. Each chart gives the two-sample
     Kolmogorov-Smirnov statistic between the first two spaces; complexity.json has every pair.
     The draws are those of `nasgen search SPACE --strategy random` with the same seed.
 
@@ -193,6 +201,9 @@ def edf_command(
       nasgen space edf anynetx_a regnetx -n 500 --regime 400MF -o edf/
       nasgen space edf anynetx_a anynetx_e -n 50 --regime 400MF --evaluator train:digits -o edf2/
     """
+    runner = executor_settings(
+        executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
+    )
     found = [_Source(s) for s in sources]
     names = [f.space.name for f in found]
     if len(set(names)) != len(names):
@@ -250,7 +261,7 @@ def edf_command(
         files.append(_plot(output / "complexity.png", panels))
     if evaluator is not None:
         args = {"evaluator": evaluator, "variant": variant, "metric": metric, "seed": seed,
-                "n": n, "regime": parsed, "workers": workers}  # fmt: skip
+                "n": n, "regime": parsed, "workers": workers, "executor": runner}  # fmt: skip
         errors: dict[str, list[float]] = {}
         label = ""
         for f, s in zip(found, samples, strict=True):

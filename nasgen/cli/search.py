@@ -16,7 +16,15 @@ from typing import Any
 import click
 
 from nasgen.api import CompileOptions, cost_module
-from nasgen.cli.app import SEED_MAX, DefaultRunGroup, main, sample_options, user_errors
+from nasgen.cli.app import (
+    SEED_MAX,
+    DefaultRunGroup,
+    executor_options,
+    executor_settings,
+    main,
+    sample_options,
+    user_errors,
+)
 from nasgen.cli.compare import compare
 from nasgen.cli.space import SPACE
 from nasgen.errors import NasgenError
@@ -229,34 +237,7 @@ def _print_result(
     help="Where darts and enas train their supernet: cpu (the default), cuda, cuda:1. With "
     "--resume it moves the search (its numbers then differ from a run that stayed).",
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "ray"]),
-    default="local",
-    show_default=True,
-    help="local: this process, or --workers processes; ray: Ray tasks (pip install "
-    '"nasgen[ray]"), --workers trials ahead. Results are the same with either.',
-)
-@click.option(
-    "--address",
-    help="ray: the cluster to join (auto, HOST:PORT); default: start one on this machine.",
-)
-@click.option(
-    "--cpus-per-trial", type=click.FloatRange(0, 1024), default=1.0, show_default=True,
-    help="ray: CPUs a trial reserves.",
-)  # fmt: skip
-@click.option(
-    "--gpus-per-trial", type=click.FloatRange(0, 64), default=0.0, show_default=True,
-    help="ray: GPUs a trial reserves (train: evaluators then run on them).",
-)  # fmt: skip
-@click.option(
-    "--max-inflight", type=click.IntRange(1, 100_000),
-    help="ray: trials submitted to the cluster at once (default: --workers).",
-)  # fmt: skip
-@click.option(
-    "--retries", type=click.IntRange(0, 100), default=2, show_default=True,
-    help="ray: times a trial runs again when its worker or node is lost (each loss journaled).",
-)  # fmt: skip
+@executor_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @user_errors
 def run(
@@ -288,7 +269,7 @@ def run(
     retries: int,
     as_json: bool,
 ) -> None:
-    runner = _executor_options(
+    runner = executor_settings(
         executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
     )
     if resume is not None:
@@ -347,29 +328,6 @@ def run(
         raise
     finally:
         journal.close()
-
-
-def _executor_options(
-    kind: str,
-    address: str | None,
-    cpus: float,
-    gpus: float,
-    max_inflight: int | None,
-    retries: int,
-) -> ExecutorOptions:
-    """The executor settings; E853 for a Ray setting without ``--executor ray``."""
-    if kind != "ray":
-        given = [
-            ("--address", address is not None),
-            ("--cpus-per-trial", cpus != 1.0),
-            ("--gpus-per-trial", gpus != 0.0),
-            ("--max-inflight", max_inflight is not None),
-            ("--retries", retries != 2),
-        ]
-        for option, set_ in given:
-            if set_:
-                raise NasgenError("E853", f"{option} is a Ray setting", hint="add --executor ray")
-    return ExecutorOptions(kind, address, cpus, gpus, max_inflight, retries)
 
 
 def _check_oneshot_options(

@@ -17,7 +17,14 @@ from types import MappingProxyType
 
 from nasgen.design import RegNetParams, Stage, stage_list
 from nasgen.dsl.ast import Block, CellDef, ConventionDef, Ident, Module, OpCall, Setting, StateRef
-from nasgen.dsl.network import KEYS, NetworkSpec, apply_settings, coerce
+from nasgen.dsl.network import (
+    KEYS,
+    REGNET_KEYS,
+    STAGE_KEYS,
+    NetworkSpec,
+    apply_settings,
+    coerce,
+)
 from nasgen.dsl.options import CompileOptions
 from nasgen.dsl.printer import print_value
 from nasgen.errors import DslSemanticError, NasgenError, SourceSpan, did_you_mean
@@ -323,6 +330,7 @@ def _network(
     for key, raw in options.network_overrides():
         values[key] = coerce(key, raw, None, options.where(key))
         spans[key] = None
+    _refuse_unread(str(values["body"]), spans, options)
     if "stem_cell" not in spans:
         values["stem_cell"] = values["reduction"]  # TF: "stem_cell = reduction_cell"
     if values["body"] == "stages":  # the defaults written out, so equal networks print equal
@@ -331,6 +339,33 @@ def _network(
         values["bottlenecks"] = values["bottlenecks"] or (1.0,) * n
     by_field = {KEYS[k].field: v for k, v in values.items()}
     return NetworkSpec(**by_field), spans  # type: ignore[arg-type]
+
+
+_UNREAD = {
+    "cells": ("body", *REGNET_KEYS, *STAGE_KEYS),
+    "regnet": ("N", "F", *STAGE_KEYS),
+    "stages": ("N", "F", *REGNET_KEYS),
+}
+
+
+def _refuse_unread(
+    body: str, spans: Mapping[str, SourceSpan | None], options: CompileOptions
+) -> None:
+    """E225 for a key the body never reads (``N`` on a RegNet, ``depths`` on cells...)."""
+    for key in _UNREAD[body]:
+        if key in spans and not (key == "body" and body == "cells"):
+            reads = {
+                "cells": "N and F",
+                "regnet": "depth, w0, wa, wm, group_width, bottleneck",
+                "stages": "depths, widths, strides, bottlenecks, group_widths",
+            }[body]
+            raise DslSemanticError(
+                "E225",
+                f"`{key}` is not read by a `body = {body}` network"
+                f"{options.where(key) if spans[key] is None else ''}",
+                spans[key],
+                f"its stages come from {reads}",
+            )
 
 
 def _check_stages(spec: NetworkSpec, spans: Mapping[str, SourceSpan | None]) -> None:

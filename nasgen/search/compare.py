@@ -31,6 +31,7 @@ from nasgen.search.base import Evaluator
 from nasgen.search.builder import build_search, check_metric, prepare
 from nasgen.search.compare_outputs import RunRows, write_outputs
 from nasgen.search.config import Constraints, SearchConfig
+from nasgen.search.executors import ExecutorOptions
 from nasgen.search.journal import JOURNAL_NAME, Journal, TrialRow
 from nasgen.search.loop import Progress
 from nasgen.search.results import write_best
@@ -361,13 +362,14 @@ def _run_one(
     evaluator: Evaluator | None,
     tally: Tally,
     on_progress: Callable[[Tally], None],
+    executor: ExecutorOptions | None = None,
 ) -> None:
     config = comparison.config(entry, seed)
     journal, existed = open_run(run_folder(directory, entry, seed), config, entry.label)
     share = comparison.budget or 1
     base = tally.done
     try:
-        search = build_search(journal, config, evaluator)
+        search = build_search(journal, config, evaluator, executor)
         before = (len(search.rows), search.progress.evaluated, search.told)
         tally.current, tally.best = f"{entry.label} seed {seed}", search.progress.best
 
@@ -405,17 +407,18 @@ def run_comparison(
     comparison: Comparison,
     evaluator: Evaluator | None = None,
     on_progress: Callable[[Tally], None] | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> Tally:
     """Run (or resume) every run of ``comparison`` in ``directory``, one after another.
 
     ``evaluator``: one built from the comparison's spec, shared by the runs (a table is read
-    once). ``on_progress`` is called after each evaluation and each run.
+    once). ``on_progress`` is called after each evaluation and each run. ``executor``: where
+    each run's trials go (``--executor ray``: one cluster for all the runs).
     """
     tally = Tally(total=comparison.work)
+    tick = on_progress or (lambda t: None)
     for entry, seed in comparison.runs():
-        _run_one(
-            directory, comparison, entry, seed, evaluator, tally, on_progress or (lambda t: None)
-        )
+        _run_one(directory, comparison, entry, seed, evaluator, tally, tick, executor)
     return tally
 
 

@@ -93,8 +93,7 @@ class RayExecutor:
         """Join (or start) a Ray cluster; ``on_loss`` records a lost worker in the journal."""
         ray = import_ray()
         self._ray = ray
-        self._owns = not ray.is_initialized()
-        if self._owns:
+        if not ray.is_initialized():
             try:
                 ray.init(
                     address=settings.address, include_dashboard=False, log_to_driver=False,
@@ -177,11 +176,12 @@ class RayExecutor:
         return len(self._waiting) + len(self._running)
 
     def close(self) -> None:
-        """Cancel what still runs; shut down a cluster this executor started."""
+        """Cancel what still runs; a cluster this process started stops when it exits.
+
+        (Not here: ``search compare`` runs many searches on one cluster.)
+        """
         for ref in list(self._running):
             with contextlib.suppress(Exception):  # best effort: the task may have finished
                 self._ray.cancel(ref, force=True)
         self._running.clear()
         self._waiting.clear()
-        if self._owns:
-            self._ray.shutdown()

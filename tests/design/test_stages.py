@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from nasgen import api
 from nasgen.cli import main
 from nasgen.design import ZOO
+from nasgen.dsl.ast import Numbers
 from nasgen.dsl.options import CompileOptions
 from nasgen.dsl.parser import parse_text
 from nasgen.dsl.printer import print_module
@@ -149,3 +150,15 @@ def test_a_regnet_and_its_stage_form_hash_alike() -> None:
         assert architecture_hash(explicit.arch) == architecture_hash(regnet.arch)
     other = api.analyze(tiny(extra="group_widths = [8] bottlenecks = [0.5]"))
     assert architecture_hash(other.arch) != architecture_hash(api.analyze(tiny()).arch)
+
+
+def test_keys_a_stage_body_never_reads_are_refused() -> None:
+    with pytest.raises(NasgenError) as err:
+        api.analyze(tiny(extra="group_widths = [8] N = 4"))
+    assert err.value.code == "E225" and err.value.span is not None
+    with pytest.raises(NasgenError) as err:
+        api.analyze("regnetx_200mf", CompileOptions(settings=(("F", 16),)))
+    assert err.value.code == "E225" and "command-line" in str(err.value)
+    with pytest.raises(NasgenError) as err:
+        api.analyze("darts_v2", CompileOptions(settings=(("depths", Numbers((1,))),)))
+    assert err.value.code == "E225"

@@ -22,6 +22,7 @@ from nasgen.search.config import SearchConfig
 from nasgen.search.executors import ExecutorOptions
 from nasgen.search.journal import JOURNAL_NAME, Journal
 from nasgen.search.ray_executor import RayExecutor, import_ray
+from nasgen.search.strategies import parse_params
 
 ray = pytest.importorskip("ray")  # the dev extra installs it; CI runs these
 _CLI = [sys.executable, "-c", "from nasgen.cli import main; main()"]
@@ -38,31 +39,48 @@ def cluster() -> Iterator[None]:
         ray.shutdown()
 
 
+PARAMS: dict[str, dict[str, object]] = {
+    "rea": {"population": 6, "sample": 3},
+    "reinforce": {"lr": 0.05},
+    "ppo": {"batch": 4, "hidden": 16},
+}
+
+
 def _config(
-    space: str, evaluator: str, budget: int, workers: int = 2
+    space: str, evaluator: str, budget: int, workers: int = 2, strategy: str = "rea"
 ) -> tuple[SearchConfig, object]:
     ready = prepare(space, None, evaluator, None, None)
     config = SearchConfig(
-        ready.space_text, ready.space_name, "rea", evaluator, ready.metric, 5, budget,
-        params={"population": 6, "sample": 3}, workers=workers,
+        ready.space_text, ready.space_name, strategy, evaluator, ready.metric, 5, budget,
+        params=parse_params(strategy, [f"{k}={v}" for k, v in PARAMS[strategy].items()]),
+        workers=workers,
     )  # fmt: skip
     return config, ready.evaluator
 
 
 def _search(
-    folder: Path, space: str, evaluator: str, budget: int, executor: ExecutorOptions | None
+    folder: Path,
+    space: str,
+    evaluator: str,
+    budget: int,
+    executor: ExecutorOptions | None,
+    strategy: str = "rea",
 ) -> Journal:
-    config, built = _config(space, evaluator, budget)
+    config, built = _config(space, evaluator, budget, strategy=strategy)
     journal = Journal.create(folder, config.to_json())
     build_search(journal, config, built, executor).run()  # type: ignore[arg-type]
     return journal
 
 
-def test_a_ray_search_writes_the_journal_of_a_local_one(cluster: None, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", ["rea", "reinforce", "ppo"])
+def test_a_ray_search_writes_the_journal_of_a_local_one(
+    cluster: None, tmp_path: Path, strategy: str
+) -> None:
+    """Evolution, REINFORCE and PPO (batches of 4) unchanged: the rows of a local pool's run."""
     table = synthetic_table(tmp_path / "t.csv", seed=1)
     spec = f"table:{table}"
-    local = _search(tmp_path / "local", "nb201", spec, 24, None)
-    remote = _search(tmp_path / "ray", "nb201", spec, 24, RAY)
+    local = _search(tmp_path / "local", "nb201", spec, 24, None, strategy)
+    remote = _search(tmp_path / "ray", "nb201", spec, 24, RAY, strategy)
     workers = {r.worker for r in remote.trials() if r.status == "done"}
     local.close(), remote.close()
     assert content_rows(tmp_path / "ray") == content_rows(tmp_path / "local")
@@ -180,3 +198,30 @@ def test_ray_settings_need_the_ray_executor_and_ray(
     with pytest.raises(NasgenError) as err:
         import_ray()
     assert err.value.code == "E875" and "nasgen[ray]" in (err.value.hint or "")
+
+
+def test_compare_and_edf_run_their_trials_on_ray(cluster: None, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from nasgen.cli import main
+
+    table = synthetic_table(tmp_path / "t.csv", seed=4)
+    args = ["search", "compare", "nb201", "--strategies", "random,rea", "--evaluator",
+            f"table:{table}", "--metric", "valid", "--seeds", "1", "--budget", "8"]  # fmt: skip
+    here = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "local"), "--json"])
+    there = CliRunner().invoke(
+        main, [*args, "-o", str(tmp_path / "ray"), "--json", "--executor", "ray"]
+    )
+    assert here.exit_code == 0 and there.exit_code == 0, there.output
+    for run in ("random/seed0", "rea/seed0"):
+        assert content_rows(tmp_path / "ray" / "runs" / run) == content_rows(
+            tmp_path / "local" / "runs" / run
+        )
+    edf = CliRunner().invoke(main, [
+        "space", "edf", "anynetx_e", "regnetx", "-n", "2", "--regime", "-1G", "--no-plot", "-q",
+        "--evaluator", "train:digits,epochs=1,max_batches=1", "--executor", "ray",
+        "-o", str(tmp_path / "edf"),
+    ])  # fmt: skip
+    assert edf.exit_code == 0, edf.output
+    rows = list(Journal.open(tmp_path / "edf" / "regnetx").trials())
+    assert [r.worker[:4] for r in rows if r.status == "done"] == ["ray:", "ray:"]
