@@ -204,6 +204,8 @@ def edf_command(
     runner = executor_settings(
         executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
     )
+    if evaluator is None and runner.kind != "local":
+        raise NasgenError("E853", "--executor ray runs evaluations; give --evaluator too")
     found = [_Source(s) for s in sources]
     names = [f.space.name for f in found]
     if len(set(names)) != len(names):

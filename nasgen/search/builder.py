@@ -202,6 +202,7 @@ def build_search(
     used = evaluator if evaluator is not None else make_evaluator(config.evaluator, options)
     strategy = make_strategy(config.strategy, space.decisions(), config.seed, config.params)
     runner = make_executor(
-        config.evaluator, options, config.workers, lambda: used, executor, journal.add_failure
-    )
+        config.evaluator, options, config.workers, lambda: used, executor,
+        journal.add_failure, journal.failure_count,
+    )  # fmt: skip
     return Search(journal, config, space, strategy, runner, getattr(used, "has_cost", False))

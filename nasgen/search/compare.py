@@ -13,8 +13,8 @@ NOTE: [A comparison folder] ``nasgen search compare ... -o DIR`` writes
      back from the journals once every run is finished.
 Running the same command again resumes every unfinished run as ``--resume`` does; a finished
 run is opened, found complete and left untouched. A folder that holds another comparison, or
-anything else, is refused. ``--report`` and ``--workers`` change no run (the loop is
-deterministic for any number of workers), so they may differ between invocations.
+anything else, is refused. ``--report`` changes no run, so it may differ between invocations;
+``--workers`` may not (an adaptive strategy's asks depend on how many trials are out).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ __all__ = [
 COMPARE_NAME = "compare.json"
 _KIND = "nasgen-compare"
 _FORMAT = 1
-_HOW_NOT_WHAT = ("workers",)  # settings of a run that change none of its results
+_HOW_NOT_WHAT: tuple[str, ...] = ()  # settings of a run that change none of its results
 
 
 def _show(value: Any) -> str:
@@ -93,7 +93,7 @@ class Comparison:
     variant: str | None = None
     blocks: int | None = None
     report: tuple[str, ...] = ()  # the other columns the table shows (no run depends on it)
-    workers: int = 1  # per run (no result depends on it)
+    workers: int = 1  # per run: trials proposed ahead (adaptive strategies' asks depend on it)
     count_duplicates: bool = False
 
     def __post_init__(self) -> None:
@@ -125,7 +125,7 @@ class Comparison:
         return len(self.entries) * self.seeds * (self.budget or 1)
 
     def definition(self) -> dict[str, Any]:
-        """What makes two comparisons the same, as JSON data (``--report``, workers aside)."""
+        """What makes two comparisons the same, as JSON data (``--report`` aside)."""
         data = {
             "space_text": self.space_text,
             "space_name": self.space_name,
@@ -138,6 +138,7 @@ class Comparison:
             "constraints": asdict(self.constraints),
             "variant": self.variant,
             "blocks": self.blocks,
+            "workers": self.workers,
             "count_duplicates": self.count_duplicates,
         }
         normal: dict[str, Any] = json.loads(json.dumps(data))
@@ -292,6 +293,7 @@ def open_comparison(directory: Path, comparison: Comparison) -> bool:
     manifest = directory / COMPARE_NAME
     if manifest.is_file():
         stored = _read_definition(manifest)
+        stored.setdefault("workers", 1)  # written before workers were part of it: the default
         if stored != comparison.definition():
             changed = "; ".join(_differences(stored, comparison.definition())[:3])
             raise NasgenError(
@@ -335,7 +337,11 @@ class Tally:
 
 def _same_search(stored: Mapping[str, Any], config: SearchConfig) -> bool:
     want = json.loads(json.dumps(config.to_json()))
-    mine = {k: v for k, v in stored.items() if k not in _HOW_NOT_WHAT}
+    try:  # a journal written before a key existed holds its default
+        normal = json.loads(json.dumps(SearchConfig.from_json(dict(stored)).to_json()))
+    except NasgenError:
+        return False
+    mine = {k: v for k, v in normal.items() if k not in _HOW_NOT_WHAT}
     return mine == {k: v for k, v in want.items() if k not in _HOW_NOT_WHAT}
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "ProcessExecutor",
     "evaluate_safely",
     "make_executor",
+    "raised",
 ]
 
 
@@ -47,13 +48,20 @@ Finished = tuple[int, Evaluation, float, str]
 
 
 def evaluate_safely(evaluator: Evaluator, text: str, seed: int) -> tuple[Evaluation, float]:
-    """Evaluate; a ``NasgenError`` becomes a failed evaluation with its message, timed."""
+    """Evaluate; any exception becomes a failed evaluation with its message, timed."""
     start = time.perf_counter()
     try:
         result = evaluator.evaluate(text, seed)
     except NasgenError as err:
         result = Evaluation(error=str(err))
+    except Exception as err:  # an evaluator's bug fails its trial, not the search
+        result = Evaluation(error=raised(err))
     return result, time.perf_counter() - start
+
+
+def raised(err: BaseException) -> str:
+    """A failed trial's error text for an evaluator that raised (the same on every executor)."""
+    return f"evaluator raised {type(err).__name__}: {err}"
 
 
 class InlineExecutor:
@@ -140,16 +148,25 @@ def make_executor(
     factory: Callable[[], Evaluator],
     settings: ExecutorOptions | None = None,
     on_loss: Callable[[int, str, str], int] | None = None,
+    losses: Callable[[int], int] | None = None,
 ) -> Executor:
     """Inline for one worker, else a process pool; Ray tasks with ``settings.kind == "ray"``.
 
-    ``on_loss`` records a lost Ray worker (the journal's ``add_failure``).
+    ``on_loss`` records a lost Ray worker (the journal's ``add_failure``); ``losses`` says how
+    many a trial had before (``failure_count``), so a resumed search keeps the bound.
     """
     if settings is not None and settings.kind == "ray":
         from nasgen.search.ray_executor import RayExecutor
 
+        if settings.max_inflight is not None and settings.max_inflight > workers:
+            raise NasgenError(
+                "E853",
+                f"--max-inflight {settings.max_inflight} is above --workers {workers}: the "
+                f"search never has more than {workers} trials out",
+                hint="raise --workers (trials proposed ahead) instead",
+            )
         inflight = settings.max_inflight or workers
-        return RayExecutor(spec, options, settings, inflight, on_loss)
+        return RayExecutor(spec, options, settings, inflight, on_loss, losses)
     if workers <= 1:
         return InlineExecutor(factory())
     return ProcessExecutor(spec, options, workers)

@@ -199,7 +199,6 @@ class Journal:
             )
         conn.execute(_BLOBS)  # journals written before blobs existed have none yet
         conn.execute(_CHECKPOINT)
-        conn.execute(_FAILURES)
         return cls(directory, conn)
 
     def _meta(self, key: str) -> str:
@@ -315,6 +314,7 @@ class Journal:
         """Record that a worker was lost while running ``trial`` (it will run again); its count."""
         with self._conn:
             self._conn.execute("BEGIN")
+            self._conn.execute(_FAILURES)  # journals written before it have none yet
             (attempt,) = self._conn.execute(
                 "SELECT COUNT(*) FROM failures WHERE trial = ?", (trial,)
             ).fetchone()
@@ -326,10 +326,17 @@ class Journal:
 
     def failures(self) -> list[tuple[int, int, str, str]]:
         """(trial, attempt, error, worker) of every lost worker, in order."""
-        rows = self._conn.execute(
-            "SELECT trial, attempt, error, worker FROM failures ORDER BY trial, attempt"
-        ).fetchall()
+        try:
+            rows = self._conn.execute(
+                "SELECT trial, attempt, error, worker FROM failures ORDER BY trial, attempt"
+            ).fetchall()
+        except sqlite3.OperationalError:  # a journal from before the table (read-only too)
+            return []
         return [(int(t), int(a), str(e), str(w)) for t, a, e, w in rows]
+
+    def failure_count(self, trial: int) -> int:
+        """How many times a worker was lost running ``trial``."""
+        return sum(1 for t, *_ in self.failures() if t == trial)
 
     def checkpoint(self) -> bytes | None:
         """The one-shot checkpoint of the latest epoch, or None."""

@@ -96,6 +96,9 @@ class Search:
             raise NasgenError(
                 "E844", f"{journal.path}: {len(self.rows)} trials but {self.asked} asked"
             )
+        # --time-budget is checked against the told trials' charge, which depends on the seed
+        # alone, not against results that happen to have arrived (see _can_ask)
+        self.told_spent = sum(self._charge(r) for r in self.rows[: self.told])
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -125,6 +128,16 @@ class Search:
             elif row.reward is not None and (p.best is None or row.reward > p.best):
                 p.best, p.best_trial = row.reward, row.trial
 
+    def _charge(self, row: TrialRow) -> float:
+        """What a finished row charges against --time-budget (as ``_count`` adds it up)."""
+        if row.status in ("done", "failed"):
+            return (row.cost or 0.0) if self.has_cost else (row.seconds or 0.0)
+        if row.status == "duplicate" and self.config.count_duplicates and row.same_as is not None:
+            original = self.rows[row.same_as]
+            if original.status in ("done", "failed") and self.has_cost:
+                return original.cost or 0.0
+        return 0.0
+
     def _reward(self, row: TrialRow) -> float | None:
         if row.status == "done":
             return row.reward
@@ -140,7 +153,7 @@ class Search:
             return False
         if cfg.budget is not None and p.started >= cfg.budget:
             return False
-        if cfg.time_budget is not None and p.spent >= cfg.time_budget:
+        if cfg.time_budget is not None and self.told_spent >= cfg.time_budget:
             return False
         if p.idle >= cfg.max_idle:
             p.stopped = (
@@ -165,6 +178,7 @@ class Search:
             proposal = Proposal(row.trial, row.choices, row.text, row.arch_hash)
             self.strategy.tell(Told(proposal, self._reward(row)))
             self.told += 1
+            self.told_spent += self._charge(row)
             self.journal.told(self.asked, self.told, self.strategy.state_dict())
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> Progress:

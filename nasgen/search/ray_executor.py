@@ -35,7 +35,7 @@ from typing import Any
 from nasgen.api import CompileOptions
 from nasgen.errors import NasgenError
 from nasgen.search.base import Evaluation, Evaluator
-from nasgen.search.executors import ExecutorOptions, evaluate_safely
+from nasgen.search.executors import ExecutorOptions, evaluate_safely, raised
 
 __all__ = ["RayExecutor", "import_ray"]
 
@@ -71,12 +71,25 @@ def _evaluate(spec: str, variant: str | None, threads: int, text: str, seed: int
             torch.set_num_threads(threads)
         result, seconds = evaluate_safely(evaluator, text, seed)
     except Exception as err:
-        error = f"evaluator raised {type(err).__name__}: {err}"
+        error = raised(err)
         return {"metrics": {}, "cost": 0.0, "error": error, "seconds": 0.0, "worker": worker}
     return {
         "metrics": dict(result.metrics), "cost": result.cost, "error": result.error,
         "seconds": seconds, "worker": worker,
     }  # fmt: skip
+
+
+def _check_resources(ray: Any, settings: ExecutorOptions) -> None:
+    """E876 for a trial no node of the cluster could ever hold (it would wait forever)."""
+    total = ray.cluster_resources()
+    for key, asked in (("CPU", settings.cpus_per_trial), ("GPU", settings.gpus_per_trial)):
+        have = float(total.get(key, 0.0))
+        if asked > have:
+            raise NasgenError(
+                "E876",
+                f"a trial asks for {asked:g} {key}s but the Ray cluster has {have:g}",
+                hint=f"lower --{key.lower()}s-per-trial, or join a cluster with more",
+            )
 
 
 class RayExecutor:
@@ -89,6 +102,7 @@ class RayExecutor:
         settings: ExecutorOptions,
         max_inflight: int,
         on_loss: OnLoss | None = None,
+        losses: Any = None,
     ) -> None:
         """Join (or start) a Ray cluster; ``on_loss`` records a lost worker in the journal."""
         ray = import_ray()
@@ -105,6 +119,7 @@ class RayExecutor:
                     "E876", f"--executor ray: cannot reach {where}: {err}",
                     hint="start one with `ray start --head`, or leave out --address",
                 ) from None  # fmt: skip
+        _check_resources(ray, settings)
         self._task = ray.remote(_evaluate).options(
             num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial, max_retries=0
         )
@@ -114,12 +129,22 @@ class RayExecutor:
         self._threads = max(1, int(settings.cpus_per_trial))
         self._retries = settings.retries
         self._on_loss = on_loss
+        self._losses_before = losses  # Callable[[int], int]: losses the journal holds
+        self._done: list[tuple[int, Evaluation, float, str]] = []
         self._losses: dict[int, int] = {}  # trial -> workers lost running it (this process)
         self._waiting: collections.deque[tuple[int, str, int]] = collections.deque()
         self._running: dict[Any, tuple[int, str, int]] = {}
 
     def submit(self, trial: int, text: str, seed: int) -> None:
-        """Queue ``trial``; it goes to Ray when fewer than ``max_inflight`` are running."""
+        """Queue ``trial``; it goes to Ray when fewer than ``max_inflight`` are running.
+
+        A trial resumed after its workers were lost more than ``retries`` times fails now.
+        """
+        before = self._losses_before(trial) if self._losses_before is not None else 0
+        if before > self._retries:
+            error = f"worker lost {before} times before this resume (--retries {self._retries})"
+            self._done.append((trial, Evaluation(error=error), 0.0, "ray:?"))
+            return
         self._waiting.append((trial, text, seed))
         self._fill()
 
@@ -132,14 +157,14 @@ class RayExecutor:
 
     def poll(self, timeout: float | None = None) -> list[tuple[int, Evaluation, float, str]]:
         """Trials that finished, waiting up to ``timeout`` for the first."""
+        out, self._done = self._done, []
         if not self._running:
-            return []
+            return out
         ray = self._ray
         ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
         if ready:
             more, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=0)
             ready = list(dict.fromkeys([*ready, *more]))
-        out = []
         for ref in ready:
             job = self._running.pop(ref)
             finished = self._collect(ref, job)
@@ -173,7 +198,7 @@ class RayExecutor:
 
     def pending(self) -> int:
         """Trials submitted and not yet handed back (waiting on the driver or running)."""
-        return len(self._waiting) + len(self._running)
+        return len(self._waiting) + len(self._running) + len(self._done)
 
     def close(self) -> None:
         """Cancel what still runs; a cluster this process started stops when it exits.

@@ -14,7 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from search_helpers import content_rows, kill_when, synthetic_table
+from search_helpers import (
+    TINY_SPACE,
+    content_rows,
+    kill_when,
+    synthetic_table,
+    tiny_additive_table,
+)
 
 from nasgen.errors import NasgenError
 from nasgen.search.builder import build_search, prepare
@@ -40,6 +46,8 @@ def cluster() -> Iterator[None]:
 
 
 PARAMS: dict[str, dict[str, object]] = {
+    "random": {},
+    "pnas": {"beam": 4, "predictor": "mlp", "ensemble": 1},
     "rea": {"population": 6, "sample": 3},
     "reinforce": {"lr": 0.05},
     "ppo": {"batch": 4, "hidden": 16},
@@ -48,7 +56,7 @@ PARAMS: dict[str, dict[str, object]] = {
 
 def _config(
     space: str, evaluator: str, budget: int, workers: int = 2, strategy: str = "rea"
-) -> tuple[SearchConfig, object]:
+) -> tuple[SearchConfig, object]:  # fmt: skip
     ready = prepare(space, None, evaluator, None, None)
     config = SearchConfig(
         ready.space_text, ready.space_name, strategy, evaluator, ready.metric, 5, budget,
@@ -65,22 +73,28 @@ def _search(
     budget: int,
     executor: ExecutorOptions | None,
     strategy: str = "rea",
+    workers: int = 2,
 ) -> Journal:
-    config, built = _config(space, evaluator, budget, strategy=strategy)
+    config, built = _config(space, evaluator, budget, workers, strategy)
     journal = Journal.create(folder, config.to_json())
     build_search(journal, config, built, executor).run()  # type: ignore[arg-type]
     return journal
 
 
-@pytest.mark.parametrize("strategy", ["rea", "reinforce", "ppo"])
+@pytest.mark.parametrize("strategy", ["random", "rea", "reinforce", "ppo", "pnas"])
 def test_a_ray_search_writes_the_journal_of_a_local_one(
     cluster: None, tmp_path: Path, strategy: str
 ) -> None:
-    """Evolution, REINFORCE and PPO (batches of 4) unchanged: the rows of a local pool's run."""
-    table = synthetic_table(tmp_path / "t.csv", seed=1)
+    """Every strategy unchanged (PPO in batches of 4, PNAS's steps): a local pool's rows."""
+    if strategy == "pnas":  # a growable space whose every 1-3 block cell is in the table
+        space = tmp_path / "tiny.cell"
+        space.write_text(TINY_SPACE)
+        where, table = str(space), tiny_additive_table(tmp_path / "t.csv")[0]
+    else:
+        where, table = "nb201", synthetic_table(tmp_path / "t.csv", seed=1)
     spec = f"table:{table}"
-    local = _search(tmp_path / "local", "nb201", spec, 24, None, strategy)
-    remote = _search(tmp_path / "ray", "nb201", spec, 24, RAY, strategy)
+    local = _search(tmp_path / "local", where, spec, 24, None, strategy)
+    remote = _search(tmp_path / "ray", where, spec, 24, RAY, strategy)
     workers = {r.worker for r in remote.trials() if r.status == "done"}
     local.close(), remote.close()
     assert content_rows(tmp_path / "ray") == content_rows(tmp_path / "local")
@@ -107,7 +121,7 @@ def test_a_worker_killed_mid_trial_is_retried_once_and_journaled(
     killer = threading.Thread(target=_kill_a_worker_mid_trial, args=(stop, killed))
     killer.start()
     try:
-        remote = _search(tmp_path / "ray", "nb201", spec, 4, RAY)
+        remote = _search(tmp_path / "ray", "nb201", spec, 4, RAY, "random")
     finally:
         stop.set()
         killer.join()
@@ -121,9 +135,9 @@ def test_a_worker_killed_mid_trial_is_retried_once_and_journaled(
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as each Ray worker (one CPU a trial) trains
-    try:
-        local = _search(tmp_path / "local", "nb201", spec, 4, None)
+    torch.set_num_threads(1)  # as each Ray worker (one CPU a trial) trains, here inline
+    try:  # random search asks alike for any number of workers
+        local = _search(tmp_path / "local", "nb201", spec, 4, None, "random", workers=1)
     finally:
         torch.set_num_threads(threads)
     local_rows = list(local.trials())
@@ -225,3 +239,43 @@ def test_compare_and_edf_run_their_trials_on_ray(cluster: None, tmp_path: Path) 
     assert edf.exit_code == 0, edf.output
     rows = list(Journal.open(tmp_path / "edf" / "regnetx").trials())
     assert [r.worker[:4] for r in rows if r.status == "done"] == ["ray:", "ray:"]
+
+
+def test_a_trial_past_its_retries_fails_on_resume(cluster: None, tmp_path: Path) -> None:
+    table = synthetic_table(tmp_path / "t.csv")
+    executor = RayExecutor(f"table:{table}", None, RAY, 2, None, lambda trial: 3)
+    try:
+        executor.submit(7, "nasgen 1\n", 0)
+        (trial, result, _, _), *rest = executor.poll(timeout=1)
+    finally:
+        executor.close()
+    assert trial == 7 and not rest and "lost 3 times" in (result.error or "")
+
+
+def test_max_inflight_above_workers_and_huge_reservations_are_refused(
+    cluster: None, tmp_path: Path
+) -> None:
+    from nasgen.search.executors import make_executor
+
+    table = f"table:{synthetic_table(tmp_path / 't.csv')}"
+    with pytest.raises(NasgenError, match="above --workers"):
+        make_executor(table, None, 2, lambda: None, ExecutorOptions("ray", max_inflight=3))  # type: ignore[arg-type,return-value]
+    with pytest.raises(NasgenError) as err:
+        RayExecutor(table, None, ExecutorOptions("ray", gpus_per_trial=1), 1)
+    assert err.value.code == "E876" and "GPU" in err.value.message
+
+
+def test_an_old_journal_has_no_failures_table_and_reads_as_none(tmp_path: Path) -> None:
+    import sqlite3
+
+    config, _ = _config("nb201", "table:nb201", 2)
+    journal = Journal.create(tmp_path / "j", config.to_json())
+    journal.close()
+    conn = sqlite3.connect(tmp_path / "j" / JOURNAL_NAME)
+    conn.execute("DROP TABLE failures")
+    conn.commit()
+    conn.close()
+    journal = Journal.open(tmp_path / "j")
+    assert journal.failures() == [] and journal.failure_count(0) == 0
+    assert journal.add_failure(0, "lost", "ray:x") == 1 and journal.failure_count(0) == 1
+    journal.close()
