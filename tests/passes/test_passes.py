@@ -28,6 +28,8 @@ SMALL = {"N": 1, "F": 8}
 
 def _small(name: str) -> Analysis:
     settings: dict[str, object] = dict(SMALL)
+    if name.startswith("regnet"):  # a stage network reads no N or F: 32 px instead
+        settings = {"input_size": 32}
     if name in ("nasnet_a", "pnasnet_5", "amoebanet_a"):
         settings["input_size"] = 96
     return analyze(name, options_for(**settings))  # type: ignore[arg-type]
