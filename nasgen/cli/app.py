@@ -267,8 +267,34 @@ def sample_options(fn: F) -> F:
     return fn
 
 
+_EXECUTOR_KEYS = (
+    "executor",
+    "address",
+    "cpus_per_trial",
+    "gpus_per_trial",
+    "max_inflight",
+    "retries",
+)
+
+
 def executor_options(fn: F) -> F:
-    """--executor and the Ray settings, shared by search run, search compare and space edf."""
+    """--executor and the Ray settings (search run, search compare, space edf).
+
+    The command receives them as one ``executor: ExecutorOptions`` (E853 for a Ray setting
+    without ``--executor ray``).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = [kwargs.pop(key) for key in _EXECUTOR_KEYS]
+        try:
+            kwargs["executor"] = executor_settings(*values)
+        except NasgenError as err:
+            click.echo(str(err), err=True)
+            sys.exit(1)
+        return fn(*args, **kwargs)
+
+    command: Any = wrapper
     for option in reversed(
         (
             click.option(
@@ -300,7 +326,7 @@ def executor_options(fn: F) -> F:
             click.option(
                 "--max-inflight",
                 type=click.IntRange(1, 100_000),
-                help="ray: trials submitted to the cluster at once (default: --workers).",
+                help="ray: trials submitted to the cluster at once (at most --workers).",
             ),
             click.option(
                 "--retries",
@@ -311,8 +337,8 @@ def executor_options(fn: F) -> F:
             ),
         )
     ):
-        fn = option(fn)
-    return fn
+        command = option(command)
+    return command  # type: ignore[no-any-return]
 
 
 def executor_settings(

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from nasgen.cli.app import executor_options, executor_settings, sample_options, user_errors
+from nasgen.cli.app import executor_options, sample_options, user_errors
 from nasgen.cli.space import SPACE
 from nasgen.search.compare import (
     Tally,
@@ -23,6 +23,7 @@ from nasgen.search.compare import (
 )
 from nasgen.search.compare_outputs import table_markdown
 from nasgen.search.config import Constraints
+from nasgen.search.executors import ExecutorOptions
 from nasgen.search.strategies import STRATEGIES
 
 __all__ = ["compare"]
@@ -119,12 +120,7 @@ def compare(
     max_macs: int | None,
     output: Path,
     count_duplicates: bool,
-    executor: str,
-    address: str | None,
-    cpus_per_trial: float,
-    gpus_per_trial: float,
-    max_inflight: int | None,
-    retries: int,
+    executor: ExecutorOptions,
     as_json: bool,
 ) -> None:
     """Compare strategies: seeds 0..K-1 of each, then mean ± std of what they found.
@@ -143,9 +139,7 @@ def compare(
         --param rea.population=10 --param rea.sample=3 -o cmp1
       nasgen search report cmp1/runs/rea/seed0
     """
-    runner = executor_settings(
-        executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
-    )
+    runner = executor
     comparison, evaluator = define_comparison(
         source, strategies, evaluator_spec, seeds=seeds, budget=budget, metric=metric,
         report=report, time_budget=time_budget, params=params, workers=workers,

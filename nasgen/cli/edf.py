@@ -13,12 +13,13 @@ from typing import Any
 
 import click
 
-from nasgen.cli.app import executor_options, executor_settings, user_errors
+from nasgen.cli.app import executor_options, user_errors
 from nasgen.cli.space import SPACE, space
 from nasgen.dsl.options import CompileOptions
 from nasgen.errors import NasgenError
 from nasgen.files import write_atomic
 from nasgen.search.edf import MEASURES, SpaceSample, edf, ks_test, parse_regime, sample_space
+from nasgen.search.executors import ExecutorOptions
 
 __all__ = ["edf_command"]
 
@@ -175,12 +176,7 @@ def edf_command(
     seed: int,
     workers: int,
     variant: str | None,
-    executor: str,
-    address: str | None,
-    cpus_per_trial: float,
-    gpus_per_trial: float,
-    max_inflight: int | None,
-    retries: int,
+    executor: ExecutorOptions,
     no_plot: bool,
     output: Path,
     as_json: bool,
@@ -201,9 +197,7 @@ def edf_command(
       nasgen space edf anynetx_a regnetx -n 500 --regime 400MF -o edf/
       nasgen space edf anynetx_a anynetx_e -n 50 --regime 400MF --evaluator train:digits -o edf2/
     """
-    runner = executor_settings(
-        executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
-    )
+    runner = executor
     if evaluator is None and runner.kind != "local":
         raise NasgenError("E853", "--executor ray runs evaluations; give --evaluator too")
     found = [_Source(s) for s in sources]

@@ -20,7 +20,6 @@ from nasgen.cli.app import (
     SEED_MAX,
     DefaultRunGroup,
     executor_options,
-    executor_settings,
     main,
     sample_options,
     user_errors,
@@ -261,17 +260,10 @@ def run(
     output: Path | None,
     count_duplicates: bool,
     device: str | None,
-    executor: str,
-    address: str | None,
-    cpus_per_trial: float,
-    gpus_per_trial: float,
-    max_inflight: int | None,
-    retries: int,
+    executor: ExecutorOptions,
     as_json: bool,
 ) -> None:
-    runner = executor_settings(
-        executor, address, cpus_per_trial, gpus_per_trial, max_inflight, retries
-    )
+    runner = executor
     if resume is not None:
         if source is not None or output is not None or evaluator_spec is not None:
             raise NasgenError(
