@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_torch import Row, interleaved, machine_info, paired_ratio, write_json  # noqa: E402
 from models import MODELS  # noqa: E402
-from reference_darts import randomise  # noqa: E402
+from reference_darts_copy import randomise  # noqa: E402
 
 from nasgen.api import Analysis, analyze, build, options_for, to_onnx  # noqa: E402
 from nasgen.backends.torch.onnx_oracle import torch_onnx_export  # noqa: E402

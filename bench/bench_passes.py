@@ -52,7 +52,7 @@ from bench_torch import (  # noqa: E402
     write_json,
 )
 from models import MODELS  # noqa: E402
-from reference_darts import randomise  # noqa: E402
+from reference_darts_copy import randomise  # noqa: E402
 
 from nasgen.api import analyze, build, inference_module, optimized, options_for  # noqa: E402
 from nasgen.passes import count_ops  # noqa: E402

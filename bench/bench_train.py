@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 import torch
-from reference_darts import ReferenceDartsCifar, copy_from_nasgen
+from reference_darts import ReferenceDartsCifar
+from reference_darts_copy import copy_from_nasgen
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 

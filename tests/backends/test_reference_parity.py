@@ -1,6 +1,7 @@
 """nasgen's DARTS_V2 computes the same function as an independent hand-written DARTS network
-(bench/reference_darts.py) given the same weights: the strongest check that the conventions
-(preprocessing, FactorizedReduce, strides, concat, aux placement) are the published ones."""
+(bench/reference_darts.py) given the same weights (bench/reference_darts_copy.py): the
+strongest check that the conventions (preprocessing, FactorizedReduce, strides, concat, aux
+placement) are the published ones."""
 
 from __future__ import annotations
 
@@ -14,23 +15,23 @@ torch = pytest.importorskip("torch")
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from bench_torch import _randomise_bn, copy_into_reference  # noqa: E402
-from reference_darts import DartsCifar, count  # noqa: E402
+from reference_darts import ReferenceDartsCifar, count_parameters  # noqa: E402
+from reference_darts_copy import copy_from_nasgen, randomise  # noqa: E402
 
 import nasgen  # noqa: E402
 
 
 def test_reference_has_the_published_size() -> None:
     with torch.device("meta"):
-        assert count(DartsCifar()) == 3_349_342
+        assert count_parameters(ReferenceDartsCifar()) == 3_349_342
 
 
 @pytest.mark.parity
 def test_nasgen_darts_v2_equals_the_hand_written_network() -> None:
     model = nasgen.compile("darts_v2", N=1, F=8, seed=0)
-    ref = DartsCifar(c=8, layers=5)
-    _randomise_bn(model, 1)
-    copy_into_reference(model, ref)
+    ref = ReferenceDartsCifar(c=8, layers=5)
+    randomise(model, 1)
+    copy_from_nasgen(model, ref)
     x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     model.eval()
     ref.eval()
