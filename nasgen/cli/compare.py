@@ -139,7 +139,6 @@ def compare(
         --param rea.population=10 --param rea.sample=3 -o cmp1
       nasgen search report cmp1/runs/rea/seed0
     """
-    runner = executor
     comparison, evaluator = define_comparison(
         source, strategies, evaluator_spec, seeds=seeds, budget=budget, metric=metric,
         report=report, time_budget=time_budget, params=params, workers=workers,
@@ -162,7 +161,7 @@ def compare(
             bar.update(tally.done - shown, tally)
             shown = tally.done
 
-        tally = run_comparison(output, comparison, evaluator, tick, runner)
+        tally = run_comparison(output, comparison, evaluator, tick, executor)
     table, notes = finish_comparison(output, comparison, getattr(evaluator, "has_cost", False))
     click.echo(json.dumps(table, indent=2) if as_json else table_markdown(table), nl=as_json)
     click.echo(

@@ -27,8 +27,11 @@ MANIFEST = "edf.json"
 _WHAT = ("spaces", "n", "regime", "seed", "evaluator", "metric", "variant")
 
 
-def _open_dir(directory: Path, manifest: dict[str, Any]) -> None:
-    """Claim ``directory`` for this comparison, or refuse one that holds something else."""
+def _check_dir(directory: Path, manifest: dict[str, Any]) -> bool:
+    """Whether ``directory`` already holds this comparison; refuse one that holds another.
+
+    Nothing is written here: a run that fails before its first result leaves no folder.
+    """
     path = directory / MANIFEST
     if directory.exists() and not directory.is_dir():
         raise NasgenError("E874", f"{directory} is a file, not a run directory")
@@ -43,15 +46,24 @@ def _open_dir(directory: Path, manifest: dict[str, Any]) -> None:
                 f"{directory} holds another EDF comparison (or a damaged {MANIFEST})",
                 hint="choose another -o, or move that folder away",
             )
-        return
+        return True
     if directory.exists() and any(directory.iterdir()):
         raise NasgenError(
             "E874",
             f"{directory} is not empty and holds no {MANIFEST}: not an EDF run directory",
             hint="choose a new or empty -o folder",
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    return False
+
+
+def _claim_dir(directory: Path, manifest: dict[str, Any]) -> None:
+    """Create ``directory`` (if need be) and write its manifest, atomically."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NasgenError("E507", f"cannot create {directory}: {err.strerror or err}") from None
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    write_atomic(directory / MANIFEST, text.encode("utf-8"))
 
 
 def _ks_rows(values: dict[str, list[float]]) -> list[dict[str, Any]]:
@@ -197,8 +209,7 @@ def edf_command(
       nasgen space edf anynetx_a regnetx -n 500 --regime 400MF -o edf/
       nasgen space edf anynetx_a anynetx_e -n 50 --regime 400MF --evaluator train:digits -o edf2/
     """
-    runner = executor
-    if evaluator is None and runner.kind != "local":
+    if evaluator is None and executor.kind != "local":
         raise NasgenError("E853", "--executor ray runs evaluations; give --evaluator too")
     found = [_Source(s) for s in sources]
     names = [f.space.name for f in found]
@@ -213,7 +224,7 @@ def edf_command(
         "kind": "nasgen-edf", "spaces": names, "n": n, "regime": parsed.label, "seed": seed,
         "evaluator": evaluator, "metric": metric, "variant": variant,
     }  # fmt: skip
-    _open_dir(output, manifest)
+    claimed = _check_dir(output, manifest)
     options = CompileOptions(variant=variant)
     samples: list[SpaceSample] = []
     for f in found:
@@ -221,6 +232,8 @@ def edf_command(
             length=n, label=f"sampling {f.space.name}", file=sys.stderr, hidden=quiet
         ) as bar:
             samples.append(sample_space(f.space, n, parsed, seed, options, bar.update))
+    if not claimed:
+        _claim_dir(output, manifest)
     measures = {
         m: {s.name: [float(x.measure(m)) for x in s.models] for s in samples} for m in MEASURES
     }
@@ -257,7 +270,7 @@ def edf_command(
         files.append(_plot(output / "complexity.png", panels))
     if evaluator is not None:
         args = {"evaluator": evaluator, "variant": variant, "metric": metric, "seed": seed,
-                "n": n, "regime": parsed, "workers": workers, "executor": runner}  # fmt: skip
+                "n": n, "regime": parsed, "workers": workers, "executor": executor}  # fmt: skip
         errors: dict[str, list[float]] = {}
         label = ""
         for f, s in zip(found, samples, strict=True):

@@ -263,7 +263,6 @@ def run(
     executor: ExecutorOptions,
     as_json: bool,
 ) -> None:
-    runner = executor
     if resume is not None:
         if source is not None or output is not None or evaluator_spec is not None:
             raise NasgenError(
@@ -310,9 +309,9 @@ def run(
         created = not output.exists()
         journal = Journal.create(output, config.to_json())
     try:
-        if is_oneshot(config.strategy) and runner.kind != "local":
+        if is_oneshot(config.strategy) and executor.kind != "local":
             raise NasgenError("E853", f"{config.strategy} trains one supernet in one process")
-        progress = _run(journal, config, as_json, runner)
+        progress = _run(journal, config, as_json, executor)
         _print_result(journal, config, progress, as_json)
     except NasgenError:
         if resume is None and not any(True for _ in journal.trials()):

@@ -139,8 +139,15 @@ def test_space_regnet_cell_prints_a_file_that_compiles_to_the_model() -> None:
 
 
 def test_stage_overrides_from_the_command_line() -> None:
+    small = api.analyze(tiny())
     result = api.analyze(tiny(), CompileOptions(settings=(("input_size", 64),)))
-    assert result.graph is not None
+    assert result.arch.network.input_size == 64
+    assert (
+        result.cost.params == small.cost.params
+        and result.cost.macs == 4 * small.cost.macs - 3 * 16 * 10
+    )
+    deeper = api.analyze(tiny(), CompileOptions(settings=(("depths", Numbers((3,))),)))
+    assert deeper.arch.network.depths == (3,) and deeper.cost.params > small.cost.params
 
 
 def test_a_regnet_and_its_stage_form_hash_alike() -> None:

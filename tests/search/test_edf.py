@@ -115,7 +115,12 @@ def test_space_edf_refuses_bad_input(tmp_path: Path) -> None:
         main, ["space", "edf", "anynetx_c", "anynetx_c", "-o", str(tmp_path / "b")]
     )
     assert out.exit_code == 1 and "E874" in out.output
-    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+    assert not (tmp_path / "a").exists()
+    out = CliRunner().invoke(  # sampling fails: the folder is never made
+        main, ["space", "edf", "anynetx_e", "-n", "2", "--regime", "1M-2M", "--no-plot",
+               "-o", str(tmp_path / "c")],
+    )  # fmt: skip
+    assert out.exit_code == 1 and "E872" in out.output and not (tmp_path / "c").exists()
 
 
 def test_space_edf_plots_the_edfs(tmp_path: Path) -> None:
