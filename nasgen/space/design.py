@@ -176,6 +176,8 @@ def _problem(key: str, v: int | float) -> str | None:
         return "over 1024 blocks"
     if key == "w0" and v % 8 != 0:
         return "w0 must be a multiple of 8 (the RegNet rule)"
+    if key == "wa" and v < 0:
+        return "wa must be 0 or more"
     if key == "wm" and v <= 1:
         return "wm must be above 1"
     if key == "bottleneck" and not (v < 1 or float(v).is_integer()):

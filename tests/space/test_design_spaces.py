@@ -160,6 +160,7 @@ def test_a_design_space_needs_language_version_2_and_no_cells() -> None:
         ("space stages { depth = 1 width = 8 group_width = 8 bottleneck = 3.5 }", "or whole"),
         ("space regnet { depth = 13 w0 = 20 wa = 36 wm = 2.5 group_width = 8 }", "multiple of 8"),
         ("space regnet { depth = 13 w0 = 24 wa = 36 wm = 1 group_width = 8 }", "above 1"),
+        ("space regnet { depth = 13 w0 = 24 wa = -3 wm = 2 group_width = 8 }", "0 or more"),
     ],
 )  # fmt: skip
 def test_values_the_rule_cannot_take_are_refused_where_written(body: str, words: str) -> None:
